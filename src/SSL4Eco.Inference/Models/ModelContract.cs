@@ -1,0 +1,187 @@
+using System.Globalization;
+
+namespace SSL4Eco.Inference.Models;
+
+/// <summary>How a patch is brought to the model's square input size.</summary>
+public enum SpatialPolicy
+{
+    /// <summary>
+    /// The official SSL4Eco policy: a centre crop to the input size when the patch is at least that large
+    /// (offset <c>round((h - size) / 2)</c>, half-to-even), else a bicubic upscale (OpenCV <c>INTER_CUBIC</c>:
+    /// Keys kernel a = -0.75, half-pixel centres, replicated border).
+    /// </summary>
+    CenterCropOrBicubicUpscale,
+
+    /// <summary>TorchGeo's declared policy: resize the whole patch to the input size (bilinear, half-pixel centres, no antialias).</summary>
+    BilinearResize,
+}
+
+/// <summary>
+/// The affine scaling applied to Sentinel-2 digital numbers before the encoder: <c>x = (DN - Offset) / Divisor</c>.
+/// It is data of each weights entry (official SeCo-Eco: divisor 255; TorchGeo rehosts: 10000), never hard-coded.
+/// </summary>
+/// <param name="Divisor">The divisor; finite and non-zero.</param>
+/// <param name="Offset">Subtracted before dividing; 0 for every released model.</param>
+/// <remarks>Immutable and thread-safe.</remarks>
+public readonly record struct InputScaling(double Divisor, double Offset = 0)
+{
+    /// <summary>Validates the scaling and throws <see cref="ArgumentException"/> when it is unusable.</summary>
+    public void Validate()
+    {
+        if (!double.IsFinite(Divisor) || Divisor == 0)
+            throw new ArgumentException($"Scaling divisor must be finite and non-zero, got {Divisor}.");
+        if (!double.IsFinite(Offset))
+            throw new ArgumentException($"Scaling offset must be finite, got {Offset}.");
+    }
+}
+
+/// <summary>
+/// The model's input/output contract: which bands in which order, how they are scaled, how a patch is brought to
+/// the input size, and the embedding size. It travels inside the ONNX file as <c>metadata_props</c>
+/// (see <see cref="MetadataKeys"/>) and inside the weights registry; nothing else in the library hard-codes
+/// these numbers.
+/// </summary>
+/// <remarks>Immutable and thread-safe.</remarks>
+public sealed record ModelContract
+{
+    /// <summary>Band names in the order the encoder expects them (e.g. B2..B8A, NDVI).</summary>
+    public required IReadOnlyList<string> Bands { get; init; }
+
+    /// <summary>Scaling from digital numbers to model input.</summary>
+    public required InputScaling Scaling { get; init; }
+
+    /// <summary>How patches are brought to <see cref="InputSize"/>.</summary>
+    public required SpatialPolicy Spatial { get; init; }
+
+    /// <summary>Height and width of the square model input, in pixels.</summary>
+    public int InputSize { get; init; } = 224;
+
+    /// <summary>Length of the embedding vector.</summary>
+    public int EmbeddingDim { get; init; } = 2048;
+
+    /// <summary>Identifier of the weights (registry id), e.g. <c>seco-eco</c>.</summary>
+    public string ModelId { get; init; } = "custom";
+
+    /// <summary>Version of the weights or of the conversion.</summary>
+    public string Version { get; init; } = "1";
+
+    /// <summary>SHA-256 (lower-case hex) of the checkpoint the model was converted from, when known.</summary>
+    public string? SourceSha256 { get; init; }
+
+    /// <summary>Free-text origin (file name or URL) of the weights.</summary>
+    public string? Source { get; init; }
+
+    /// <summary>Number of input channels (= <see cref="Bands"/> count).</summary>
+    public int Channels => Bands.Count;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the problem when the contract is inconsistent.</summary>
+    public void Validate()
+    {
+        if (Bands.Count == 0) throw new ArgumentException("Model contract has no bands.");
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var b in Bands)
+        {
+            if (string.IsNullOrWhiteSpace(b)) throw new ArgumentException("Model contract has an empty band name.");
+            if (!seen.Add(b)) throw new ArgumentException($"Model contract lists band '{b}' twice.");
+        }
+        Scaling.Validate();
+        if (InputSize <= 0) throw new ArgumentException($"Input size must be positive, got {InputSize}.");
+        if (EmbeddingDim <= 0) throw new ArgumentException($"Embedding dimension must be positive, got {EmbeddingDim}.");
+    }
+
+    /// <summary>The ONNX <c>metadata_props</c> keys this contract is stored under. Names follow STAC MLM where one exists.</summary>
+    public static class MetadataKeys
+    {
+        /// <summary>Comma-separated band names in input order.</summary>
+        public const string Bands = "ssl4eco.bands";
+        /// <summary>Scaling divisor (invariant culture double).</summary>
+        public const string ScalingDivisor = "ssl4eco.scaling.divisor";
+        /// <summary>Scaling offset (invariant culture double).</summary>
+        public const string ScalingOffset = "ssl4eco.scaling.offset";
+        /// <summary>Spatial policy: <c>center_crop_or_bicubic_upscale</c> or <c>bilinear_resize</c>.</summary>
+        public const string Spatial = "ssl4eco.spatial";
+        /// <summary>Square input size in pixels.</summary>
+        public const string InputSize = "ssl4eco.input_size";
+        /// <summary>Embedding length.</summary>
+        public const string EmbeddingDim = "ssl4eco.embedding_dim";
+        /// <summary>Registry id of the weights.</summary>
+        public const string ModelId = "ssl4eco.model_id";
+        /// <summary>Version string.</summary>
+        public const string Version = "ssl4eco.version";
+        /// <summary>SHA-256 of the source checkpoint.</summary>
+        public const string SourceSha256 = "ssl4eco.source_sha256";
+        /// <summary>Origin of the weights.</summary>
+        public const string Source = "ssl4eco.source";
+    }
+
+    /// <summary>Serialises the contract to metadata key/value pairs.</summary>
+    public IReadOnlyDictionary<string, string> ToMetadata()
+    {
+        var d = new Dictionary<string, string>
+        {
+            [MetadataKeys.Bands] = string.Join(',', Bands),
+            [MetadataKeys.ScalingDivisor] = Scaling.Divisor.ToString("R", CultureInfo.InvariantCulture),
+            [MetadataKeys.ScalingOffset] = Scaling.Offset.ToString("R", CultureInfo.InvariantCulture),
+            [MetadataKeys.Spatial] = SpatialName(Spatial),
+            [MetadataKeys.InputSize] = InputSize.ToString(CultureInfo.InvariantCulture),
+            [MetadataKeys.EmbeddingDim] = EmbeddingDim.ToString(CultureInfo.InvariantCulture),
+            [MetadataKeys.ModelId] = ModelId,
+            [MetadataKeys.Version] = Version,
+        };
+        if (SourceSha256 is not null) d[MetadataKeys.SourceSha256] = SourceSha256;
+        if (Source is not null) d[MetadataKeys.Source] = Source;
+        return d;
+    }
+
+    /// <summary>Reads a contract from metadata; throws <see cref="ModelMetadataException"/> naming the missing or bad key.</summary>
+    public static ModelContract FromMetadata(IReadOnlyDictionary<string, string> metadata)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        string Get(string key) => metadata.TryGetValue(key, out var v) && !string.IsNullOrWhiteSpace(v)
+            ? v
+            : throw new ModelMetadataException($"Model metadata lacks '{key}'; the ONNX file was not written by 'ssl4eco convert' (or its metadata was stripped). Re-convert the checkpoint, or pass the contract explicitly.");
+        double GetDouble(string key) => double.TryParse(Get(key), NumberStyles.Float, CultureInfo.InvariantCulture, out var x)
+            ? x : throw new ModelMetadataException($"Model metadata '{key}' = '{metadata[key]}' is not a number.");
+        int GetInt(string key) => int.TryParse(Get(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out var x)
+            ? x : throw new ModelMetadataException($"Model metadata '{key}' = '{metadata[key]}' is not an integer.");
+        var contract = new ModelContract
+        {
+            Bands = Get(MetadataKeys.Bands).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+            Scaling = new InputScaling(GetDouble(MetadataKeys.ScalingDivisor),
+                metadata.ContainsKey(MetadataKeys.ScalingOffset) ? GetDouble(MetadataKeys.ScalingOffset) : 0),
+            Spatial = ParseSpatial(Get(MetadataKeys.Spatial)),
+            InputSize = GetInt(MetadataKeys.InputSize),
+            EmbeddingDim = GetInt(MetadataKeys.EmbeddingDim),
+            ModelId = metadata.TryGetValue(MetadataKeys.ModelId, out var id) ? id : "custom",
+            Version = metadata.TryGetValue(MetadataKeys.Version, out var ver) ? ver : "1",
+            SourceSha256 = metadata.TryGetValue(MetadataKeys.SourceSha256, out var sha) ? sha : null,
+            Source = metadata.TryGetValue(MetadataKeys.Source, out var src) ? src : null,
+        };
+        try { contract.Validate(); }
+        catch (ArgumentException e) { throw new ModelMetadataException("Model metadata is inconsistent: " + e.Message, e); }
+        return contract;
+    }
+
+    /// <summary>The metadata name of a spatial policy.</summary>
+    public static string SpatialName(SpatialPolicy policy) => policy switch
+    {
+        SpatialPolicy.CenterCropOrBicubicUpscale => "center_crop_or_bicubic_upscale",
+        SpatialPolicy.BilinearResize => "bilinear_resize",
+        _ => throw new ArgumentOutOfRangeException(nameof(policy)),
+    };
+
+    /// <summary>Parses a spatial policy name (see <see cref="SpatialName"/>).</summary>
+    public static SpatialPolicy ParseSpatial(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "center_crop_or_bicubic_upscale" => SpatialPolicy.CenterCropOrBicubicUpscale,
+        "bilinear_resize" => SpatialPolicy.BilinearResize,
+        _ => throw new ModelMetadataException($"Unknown spatial policy '{name}' (expected center_crop_or_bicubic_upscale or bilinear_resize)."),
+    };
+}
+
+/// <summary>Thrown when a model's metadata is missing or inconsistent.</summary>
+public sealed class ModelMetadataException : Exception
+{
+    /// <summary>Creates the exception with a message naming the problem.</summary>
+    public ModelMetadataException(string message, Exception? inner = null) : base(message, inner) { }
+}
