@@ -1,0 +1,47 @@
+using System.Diagnostics;
+
+namespace SSL4Eco.Inference.Tests.Oracle;
+
+/// <summary>
+/// Runs Debian's /usr/bin/python3 (torch 1.13, torchvision, onnx, sklearn, gdal, cv2) as an independent reference.
+/// Python is a test oracle only. Scripts get their arguments in sys.argv and should write results to files
+/// (npy/json) in a <see cref="TempDir"/>; stdout is returned for small answers.
+/// </summary>
+public static class PythonOracle
+{
+    public const string Python = "/usr/bin/python3";
+
+    /// <summary>Prelude prepended to every script: quiet warnings, 2 torch threads when torch is imported.</summary>
+    private const string Prelude = "import warnings, sys\nwarnings.filterwarnings('ignore')\n";
+
+    /// <summary>Runs the script text with the arguments; throws with Python's stderr on a non-zero exit.</summary>
+    public static string Run(string script, params string[] args)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"ssl4eco-oracle-{Guid.NewGuid():N}.py");
+        File.WriteAllText(file, Prelude + script);
+        try
+        {
+            var psi = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            psi.ArgumentList.Add(file);
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            psi.Environment["OMP_NUM_THREADS"] = "2";
+            using var p = Process.Start(psi) ?? throw new InvalidOperationException("Could not start " + Python);
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            if (!p.WaitForExit(TimeSpan.FromMinutes(5))) { p.Kill(true); throw new TimeoutException("Python oracle timed out."); }
+            if (p.ExitCode != 0)
+                throw new InvalidOperationException($"Python oracle failed (exit {p.ExitCode}). Is python3-torch/python3-sklearn installed (see .ci/run)?\n{stderr.Result}");
+            return stdout.Result;
+        }
+        finally { File.Delete(file); }
+    }
+}
+
+/// <summary>A temporary folder deleted on dispose.</summary>
+public sealed class TempDir : IDisposable
+{
+    public TempDir() { Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "ssl4eco-test-" + Guid.NewGuid().ToString("N")); Directory.CreateDirectory(Path); }
+    public string Path { get; }
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+    public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }
+}
