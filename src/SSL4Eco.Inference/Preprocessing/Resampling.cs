@@ -115,11 +115,13 @@ internal static class Resampling
         float scale = (float)inSize / outSize;
         for (int d = 0; d < outSize; d++)
         {
-            float s = MathF.Max(scale * (d + 0.5f) - 0.5f, 0f);
+            // As PyTorch's CPU kernel does: a float scale, the source coordinate and the weight in double, then the weight
+            // rounded to float (measured against torch 1.13: computing the coordinate in float differs by ~1e-5 in weight).
+            double s = Math.Max(scale * (d + 0.5) - 0.5, 0.0);
             int a = (int)s;
             i0[d] = a;
             i1[d] = a < inSize - 1 ? a + 1 : a;
-            l1[d] = s - a;
+            l1[d] = (float)(s - a);
             l0[d] = 1f - l1[d];
         }
     }
