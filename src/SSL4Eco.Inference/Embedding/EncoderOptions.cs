@@ -1,0 +1,86 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.OnnxRuntime;
+using SSL4Eco.Inference.Models;
+using SSL4Eco.Inference.Preprocessing;
+
+namespace SSL4Eco.Inference.Embedding;
+
+/// <summary>The ONNX Runtime execution provider that runs the encoder.</summary>
+public enum ExecutionProvider
+{
+    /// <summary>The CPU provider (always available).</summary>
+    Cpu,
+    /// <summary>NVIDIA CUDA; needs the <c>Microsoft.ML.OnnxRuntime.Gpu</c> native package.</summary>
+    Cuda,
+    /// <summary>NVIDIA TensorRT; needs the <c>Microsoft.ML.OnnxRuntime.Gpu</c> native package and TensorRT.</summary>
+    TensorRT,
+    /// <summary>DirectML (Windows); needs the <c>Microsoft.ML.OnnxRuntime.DirectML</c> native package.</summary>
+    DirectML,
+    /// <summary>Intel OpenVINO; needs the <c>Intel.ML.OnnxRuntime.OpenVino</c> native package.</summary>
+    OpenVINO,
+}
+
+/// <summary>Options of <see cref="SeCoEcoEncoder"/>. Call <see cref="Validate"/> (the encoder does) to check them.</summary>
+/// <remarks>Immutable and thread-safe.</remarks>
+public sealed record EncoderOptions
+{
+    /// <summary>The options used when none are given.</summary>
+    public static EncoderOptions Default { get; } = new();
+
+    /// <summary>Execution provider. Default <see cref="ExecutionProvider.Cpu"/>.</summary>
+    public ExecutionProvider ExecutionProvider { get; init; } = ExecutionProvider.Cpu;
+
+    /// <summary>Device ordinal for GPU providers (ignored by CPU; for OpenVINO 0 means the provider's default device).</summary>
+    public int DeviceId { get; init; }
+
+    /// <summary>When the requested provider is unavailable, log a warning and run on the CPU instead of throwing.</summary>
+    public bool AllowCpuFallback { get; init; }
+
+    /// <summary>Intra-op threads; 0 lets ONNX Runtime choose (one per physical core).</summary>
+    public int IntraOpThreads { get; init; }
+
+    /// <summary>Patches per ONNX Runtime run in <see cref="SeCoEcoEncoder.EmbedBatch"/>; larger batches are split. Default 8.</summary>
+    public int BatchSize { get; init; } = 8;
+
+    /// <summary>Graph optimisation level. Default <see cref="GraphOptimizationLevel.ORT_ENABLE_ALL"/> (1.45x over BASIC on ResNet-50).</summary>
+    public GraphOptimizationLevel GraphOptimizationLevel { get; init; } = GraphOptimizationLevel.ORT_ENABLE_ALL;
+
+    /// <summary>Harmonisation of the baseline-04.00 offset. Default <see cref="HarmonizeMode.Auto"/>.</summary>
+    public HarmonizeMode Harmonize { get; init; } = HarmonizeMode.Auto;
+
+    /// <summary>Replaces the contract's input scaling when set.</summary>
+    public InputScaling? ScalingOverride { get; init; }
+
+    /// <summary>The contract to use instead of the ONNX metadata (for files converted elsewhere, without metadata).</summary>
+    public ModelContract? ContractOverride { get; init; }
+
+    /// <summary>Receives warnings (e.g. the CPU fallback); null logs nothing.</summary>
+    public ILogger? Logger { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the field when an option is unusable.</summary>
+    public void Validate()
+    {
+        if (!Enum.IsDefined(ExecutionProvider))
+            throw new ArgumentException($"{nameof(ExecutionProvider)} has the undefined value {(int)ExecutionProvider}.", nameof(ExecutionProvider));
+        if (DeviceId < 0)
+            throw new ArgumentException($"{nameof(DeviceId)} must be 0 or more, got {DeviceId}.", nameof(DeviceId));
+        if (IntraOpThreads < 0)
+            throw new ArgumentException($"{nameof(IntraOpThreads)} must be 0 (ONNX Runtime default) or more, got {IntraOpThreads}.", nameof(IntraOpThreads));
+        if (BatchSize < 1)
+            throw new ArgumentException($"{nameof(BatchSize)} must be at least 1, got {BatchSize}.", nameof(BatchSize));
+        if (!Enum.IsDefined(GraphOptimizationLevel))
+            throw new ArgumentException($"{nameof(GraphOptimizationLevel)} has the undefined value {(int)GraphOptimizationLevel}.", nameof(GraphOptimizationLevel));
+        if (!Enum.IsDefined(Harmonize))
+            throw new ArgumentException($"{nameof(Harmonize)} has the undefined value {(int)Harmonize}.", nameof(Harmonize));
+        if (ScalingOverride is { } s)
+        {
+            try { s.Validate(); }
+            catch (ArgumentException e) { throw new ArgumentException($"{nameof(ScalingOverride)}: {e.Message}", nameof(ScalingOverride), e); }
+        }
+        if (ContractOverride is { } c)
+        {
+            try { c.Validate(); }
+            catch (ArgumentException e) { throw new ArgumentException($"{nameof(ContractOverride)}: {e.Message}", nameof(ContractOverride), e); }
+        }
+    }
+}

@@ -1,0 +1,225 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using SSL4Eco.Inference.Models;
+
+namespace SSL4Eco.Inference.Preprocessing;
+
+/// <summary>
+/// Turns a <see cref="Patch"/> into the model input <c>[Channels, InputSize, InputSize]</c> exactly as SPEC.md describes,
+/// driven by a <see cref="ModelContract"/>: bands selected by name, NDVI derived when missing, optional harmonisation,
+/// the contract's spatial policy, then the affine scaling.
+/// </summary>
+/// <remarks>
+/// <para>Order of operations per channel: select (by canonical name: case-insensitive, <c>B08</c> = <c>B8</c>) →
+/// reject NaN/±Inf → harmonise reflectance bands (<c>max(v - 1000, 0)</c>) → NDVI from harmonised B4/B8 when the
+/// patch has no NDVI band → spatial policy on digital numbers → scaling <c>(v - offset) / divisor</c>. Scaling last
+/// matches the official code (OpenCV resize on float32 DN, then <c>ToTensor</c>).</para>
+/// <para>Spatial policy <see cref="SpatialPolicy.CenterCropOrBicubicUpscale"/>: when both sides are at least the input
+/// size S the centre is cropped (offset <c>round((h - S) / 2)</c> per axis, half-to-even). When either side is smaller,
+/// the official code (<c>cvtransforms.Resize(S)</c>) scales the SHORTER side to S keeping the aspect ratio
+/// (long side <c>int(S * long / short)</c>) with OpenCV <c>INTER_CUBIC</c>; we do the same and then centre-crop the
+/// result to S x S, so square patches match the official pipeline exactly and non-square ones keep the official pixel
+/// geometry (the official code would feed the whole non-square image). Only the cropped window is computed.</para>
+/// <para>Minimum patch size: <see cref="PreprocessingOptions.MinimumPatchSide"/> (default 1 pixel; the bicubic kernel
+/// replicates the border, so any positive size is computable).</para>
+/// <para>Thread-safety: immutable after construction; <see cref="Preprocess(Patch, Span{float})"/> may be called
+/// from several threads at once (scratch memory comes from <see cref="ArrayPool{T}.Shared"/>).</para>
+/// </remarks>
+public sealed class PatchPreprocessor
+{
+    private const float HarmonizeOffset = 1000f;
+    private const float NdviEpsilon = 1e-5f;
+    private const float NdviScale = 10000f;
+
+    private readonly string[] _wanted;
+
+    /// <summary>Creates a preprocessor for the contract; throws <see cref="ArgumentException"/> for an invalid contract or options.</summary>
+    public PatchPreprocessor(ModelContract contract, PreprocessingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(contract);
+        contract.Validate();
+        Options = options ?? PreprocessingOptions.Default;
+        Options.Validate();
+        Contract = contract;
+        Scaling = Options.ScalingOverride ?? contract.Scaling;
+        _wanted = contract.Bands.Select(BandName.Canonical).ToArray();
+        if (_wanted.Distinct().Count() != _wanted.Length)
+            throw new ArgumentException($"Model contract bands [{string.Join(", ", contract.Bands)}] name the same band twice (B08 = B8).", nameof(contract));
+    }
+
+    /// <summary>The contract the output follows.</summary>
+    public ModelContract Contract { get; }
+
+    /// <summary>The options in use.</summary>
+    public PreprocessingOptions Options { get; }
+
+    /// <summary>The scaling in effect (the override when given, else the contract's).</summary>
+    public InputScaling Scaling { get; }
+
+    /// <summary>Number of floats one preprocessed patch occupies: <c>Channels * InputSize * InputSize</c>.</summary>
+    public int ValuesPerPatch => Contract.Channels * Contract.InputSize * Contract.InputSize;
+
+    /// <summary>Whether harmonisation applies to the patch under the current <see cref="PreprocessingOptions.Harmonize"/> mode.</summary>
+    public bool HarmonizesPatch(Patch patch)
+    {
+        ArgumentNullException.ThrowIfNull(patch);
+        return Options.Harmonize switch
+        {
+            HarmonizeMode.On => true,
+            HarmonizeMode.Auto => patch.ProcessingBaseline is >= 4.0,
+            _ => false,
+        };
+    }
+
+    /// <summary>Preprocesses one patch into a new array of <see cref="ValuesPerPatch"/> floats.</summary>
+    public float[] Preprocess(Patch patch)
+    {
+        var result = new float[ValuesPerPatch];
+        Preprocess(patch, result);
+        return result;
+    }
+
+    /// <summary>
+    /// Writes the preprocessed patch, <c>[Channels, InputSize, InputSize]</c>, into <paramref name="destination"/>
+    /// (exactly <see cref="ValuesPerPatch"/> long; a batch is filled by passing consecutive slices).
+    /// Throws <see cref="ArgumentException"/> naming the band for a missing band, a NaN/Inf value, or a too small patch.
+    /// </summary>
+    public void Preprocess(Patch patch, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(patch);
+        if (destination.Length != ValuesPerPatch)
+            throw new ArgumentException($"Destination holds {destination.Length} floats; {Contract.Channels} x {Contract.InputSize} x {Contract.InputSize} = {ValuesPerPatch} expected.", nameof(destination));
+        int min = Options.MinimumPatchSide;
+        if (patch.Height < min || patch.Width < min)
+            throw new ArgumentException($"Patch is {patch.Height}x{patch.Width} pixels; at least {min}x{min} is required (PreprocessingOptions.MinimumPatchSide).", nameof(patch));
+
+        var index = IndexBands(patch);
+        bool harmonize = HarmonizesPatch(patch);
+        int h = patch.Height, w = patch.Width, plane = h * w, s = Contract.InputSize, outPlane = s * s;
+        var pool = ArrayPool<float>.Shared;
+        var a = pool.Rent(plane);
+        float[]? b = null;
+        try
+        {
+            for (int c = 0; c < _wanted.Length; c++)
+            {
+                var band = a.AsSpan(0, plane);
+                string want = _wanted[c];
+                if (index.TryGetValue(want, out int bi))
+                {
+                    LoadBand(patch, bi, band, harmonize && BandName.IsReflectance(want));
+                }
+                else if (want == BandName.Ndvi && index.TryGetValue("B4", out int red) && index.TryGetValue("B8", out int nir))
+                {
+                    b ??= pool.Rent(plane);
+                    var nirPlane = b.AsSpan(0, plane);
+                    LoadBand(patch, red, band, harmonize);
+                    LoadBand(patch, nir, nirPlane, harmonize);
+                    ComputeNdvi(band, nirPlane, band);
+                }
+                else
+                {
+                    string how = want == BandName.Ndvi ? " and cannot be derived (NDVI needs B4 and B8)" : "";
+                    throw new ArgumentException($"Patch lacks band '{Contract.Bands[c]}'{how}; the patch has [{string.Join(", ", patch.BandNames)}], the model needs [{string.Join(", ", Contract.Bands)}].", nameof(patch));
+                }
+                var dst = destination.Slice(c * outPlane, outPlane);
+                Resize(band, h, w, dst, s);
+                Scale(dst);
+            }
+        }
+        finally
+        {
+            pool.Return(a);
+            if (b is not null) pool.Return(b);
+        }
+    }
+
+    private Dictionary<string, int> IndexBands(Patch patch)
+    {
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < patch.BandNames.Count; i++)
+        {
+            var name = BandName.Canonical(patch.BandNames[i]);
+            if (!index.TryAdd(name, i) && _wanted.Contains(name))
+                throw new ArgumentException($"Patch names band '{name}' twice ('{patch.BandNames[index[name]]}' and '{patch.BandNames[i]}').", nameof(patch));
+        }
+        return index;
+    }
+
+    private static void LoadBand(Patch patch, int bandIndex, Span<float> into, bool harmonize)
+    {
+        var src = patch.Band(bandIndex);
+        int bad = IndexOfNonFinite(src);
+        if (bad >= 0)
+            throw new ArgumentException($"Band '{patch.BandNames[bandIndex]}' holds {src[bad]} at row {bad / patch.Width}, column {bad % patch.Width}; fill nodata before embedding.", nameof(patch));
+        if (harmonize)
+        {
+            TensorPrimitives.Subtract(src, HarmonizeOffset, into);
+            TensorPrimitives.Max(into, 0f, into);
+        }
+        else
+        {
+            src.CopyTo(into);
+        }
+    }
+
+    private static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    {
+        // A vectorised screen (a sum and max-magnitude are finite for all-finite data unless it overflows); the loop finds the position.
+        if (float.IsFinite(TensorPrimitives.Sum(values)) && float.IsFinite(TensorPrimitives.MaxMagnitude(values)))
+            return -1;
+        for (int i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i])) return i;
+        return -1;
+    }
+
+    /// <summary>
+    /// NDVI as the SSL4Eco training data stores it (download_ssl4eco.py::calc_ndvi_save_patch), in float32:
+    /// <c>(B8 - B4) / (B8 + B4 + 1e-5)</c>, negatives to 0, then <c>uint16(ndvi * 10000)</c> (truncation).
+    /// Results outside the uint16 range (only possible for negative inputs) are clamped.
+    /// </summary>
+    internal static void ComputeNdvi(ReadOnlySpan<float> red, ReadOnlySpan<float> nir, Span<float> result)
+    {
+        for (int i = 0; i < result.Length; i++)
+        {
+            float r = red[i], n = nir[i];
+            float ndvi = (n - r) / (n + r + NdviEpsilon);
+            if (!(ndvi > 0f)) ndvi = 0f; // negatives and NaN (0/0 cannot occur with the epsilon, but be safe) to 0
+            float scaled = ndvi * NdviScale;
+            result[i] = scaled >= 65535f ? 65535f : MathF.Truncate(scaled);
+        }
+    }
+
+    private void Resize(ReadOnlySpan<float> band, int h, int w, Span<float> dst, int s)
+    {
+        if (Contract.Spatial == SpatialPolicy.BilinearResize)
+        {
+            Resampling.BilinearResize(band, h, w, dst, s, s);
+        }
+        else if (h >= s && w >= s)
+        {
+            Resampling.CenterCrop(band, h, w, dst, s, s);
+        }
+        else
+        {
+            var (outH, outW) = UpscaledSize(h, w, s);
+            Resampling.CubicResizeWindow(band, h, w, dst, outH, outW,
+                Resampling.CenterCropOffset(outH, s), Resampling.CenterCropOffset(outW, s), s, s);
+        }
+    }
+
+    /// <summary>
+    /// The size <c>cvtransforms.Resize(S)</c> produces: the shorter side becomes S, the longer <c>int(S * long / short)</c>.
+    /// </summary>
+    internal static (int Height, int Width) UpscaledSize(int h, int w, int s)
+    {
+        if (w < h) return ((int)(s * (double)h / w), s);
+        return (s, (int)(s * (double)w / h));
+    }
+
+    private void Scale(Span<float> values)
+    {
+        if (Scaling.Offset != 0) TensorPrimitives.Subtract(values, (float)Scaling.Offset, values);
+        if (Scaling.Divisor != 1) TensorPrimitives.Divide(values, (float)Scaling.Divisor, values);
+    }
+}
