@@ -114,6 +114,13 @@ public sealed record ModelContract
         public const string Source = "ssl4eco.source";
     }
 
+    /// <summary>Every metadata key the contract reads or writes.</summary>
+    public static IReadOnlySet<string> FromMetadataKeys { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        MetadataKeys.Bands, MetadataKeys.ScalingDivisor, MetadataKeys.ScalingOffset, MetadataKeys.Spatial, MetadataKeys.InputSize,
+        MetadataKeys.EmbeddingDim, MetadataKeys.ModelId, MetadataKeys.Version, MetadataKeys.SourceSha256, MetadataKeys.Source,
+    };
+
     /// <summary>Serialises the contract to metadata key/value pairs.</summary>
     public IReadOnlyDictionary<string, string> ToMetadata()
     {

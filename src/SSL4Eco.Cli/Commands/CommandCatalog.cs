@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace SSL4Eco.Cli.Commands;
+
+/// <summary>Every sub-command of the tool, in help order.</summary>
+internal static class CommandCatalog
+{
+    public static IEnumerable<Command> All() =>
+    [
+        InfoCommand.Create(),
+    ];
+}

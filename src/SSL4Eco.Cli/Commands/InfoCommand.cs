@@ -1,0 +1,45 @@
+using System.CommandLine;
+using SSL4Eco.Inference.Models;
+using SSL4Eco.Inference.Onnx;
+
+namespace SSL4Eco.Cli.Commands;
+
+/// <summary><c>ssl4eco info MODEL</c>: prints an ONNX model's metadata, inputs and outputs.</summary>
+internal static class InfoCommand
+{
+    public static Command Create()
+    {
+        var model = new Argument<FileInfo>("model") { Description = "An ONNX file written by 'ssl4eco convert'." };
+        var command = new Command("info", "Print an ONNX model's metadata (bands, scaling, spatial policy, source), inputs and outputs.") { model };
+        command.SetAction(parse => CliRunner.Run(() =>
+        {
+            var file = parse.GetValue(model)!;
+            var info = OnnxModelFile.ReadMetadata(file.FullName);
+            Console.WriteLine($"file:      {file.FullName}");
+            Console.WriteLine($"producer:  {info.ProducerName} {info.ProducerVersion}");
+            Console.WriteLine($"opset:     {info.OpsetVersion} (ir {info.IrVersion})");
+            foreach (var i in info.Inputs) Console.WriteLine($"input:     {i.Name} {i.ElementType} {i.ShapeText}");
+            foreach (var o in info.Outputs) Console.WriteLine($"output:    {o.Name} {o.ElementType} {o.ShapeText}");
+            try
+            {
+                var c = ModelContract.FromMetadata(info.Metadata);
+                Console.WriteLine($"model id:  {c.ModelId} (version {c.Version})");
+                Console.WriteLine($"bands:     {string.Join(", ", c.Bands)}");
+                Console.WriteLine($"scaling:   x = (DN - {c.Scaling.Offset}) / {c.Scaling.Divisor}");
+                Console.WriteLine($"spatial:   {ModelContract.SpatialName(c.Spatial)} to {c.InputSize}x{c.InputSize}");
+                Console.WriteLine($"embedding: {c.EmbeddingDim}");
+                if (c.Source is not null) Console.WriteLine($"source:    {c.Source}");
+                if (c.SourceSha256 is not null) Console.WriteLine($"sha256:    {c.SourceSha256}");
+            }
+            catch (ModelMetadataException e)
+            {
+                Console.WriteLine($"contract:  (none) {e.Message}");
+            }
+            var known = ModelContract.FromMetadataKeys;
+            foreach (var kv in info.Metadata.Where(kv => !known.Contains(kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                Console.WriteLine($"meta:      {kv.Key} = {kv.Value}");
+            return 0;
+        }));
+        return command;
+    }
+}
