@@ -143,6 +143,14 @@ public sealed class ResNet50OnnxExporterTests : IClassFixture<ResNet50OnnxExport
         Assert.ThrowsAny<OperationCanceledException>(() => ResNet50OnnxExporter.Write(_m.Weights, _m.Contract, target, cancellationToken: cts.Token));
         Assert.Throws<ArgumentException>(() => ResNet50OnnxExporter.Write(_m.Weights, OnnxTestModels.Contract(4, 32), target));
         Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
+
+        // An existing target survives a failed export untouched and is replaced by a successful one.
+        File.WriteAllText(target, "previous");
+        Assert.Throws<ArgumentException>(() => ResNet50OnnxExporter.Write(_m.Weights, OnnxTestModels.Contract(4, 32), target));
+        Assert.Equal("previous", File.ReadAllText(target));
+        ResNet50OnnxExporter.Write(_m.Weights, _m.Contract, target);
+        Assert.Equal("[batch, 2048]", Assert.Single(OnnxModelFile.ReadMetadata(target).Outputs).ShapeText);
+        Assert.Equal([target], Directory.GetFileSystemEntries(dir.Path));
     }
 
     [Fact]
