@@ -67,6 +67,7 @@ public sealed class ResNet50TorchParityTests
         Assert.Equal(9, weights.InputChannels);
         var onnxPath = dir.File("encoder.onnx");
         ResNet50OnnxExporter.Write(weights, OnnxTestModels.Contract(9, 224), onnxPath);
+        Assert.Equal("ok", PythonOracle.Run("import onnx\nonnx.checker.check_model(sys.argv[1], full_check=True)\nprint('ok')", onnxPath).Trim());
 
         var (x, xShape) = NpyFile.ReadSingle(dir.File("input.npy"));
         var (e32, eShape) = NpyFile.ReadSingle(dir.File("embedding.npy"));
