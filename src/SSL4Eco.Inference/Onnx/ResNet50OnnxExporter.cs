@@ -61,7 +61,13 @@ public static class ResNet50OnnxExporter
     /// Writes the encoder as ONNX to a file: the model goes to a temporary file next to <paramref name="path"/>, which is
     /// renamed to <paramref name="path"/> (replacing it) only on success; on failure no file is left behind.
     /// </summary>
-    /// <inheritdoc cref="Write(ResNet50Weights, ModelContract, Stream, OnnxExportOptions?, CancellationToken)"/>
+    /// <param name="weights">The encoder weights (torchvision names).</param>
+    /// <param name="contract">The input contract; its band count must equal <see cref="ResNet50Weights.InputChannels"/>.</param>
+    /// <param name="path">The target file; its folder must exist. An existing file is replaced only on success.</param>
+    /// <param name="options">Optional settings.</param>
+    /// <param name="cancellationToken">Checked between layers and before the rename.</param>
+    /// <exception cref="ArgumentException">The contract is invalid or does not fit the weights.</exception>
+    /// <exception cref="IOException">The file cannot be written (e.g. missing folder, no permission).</exception>
     public static void Write(ResNet50Weights weights, ModelContract contract, string path, OnnxExportOptions? options = null,
         CancellationToken cancellationToken = default)
     {
