@@ -113,7 +113,7 @@ internal sealed class Unpickler
 
     private static object Key(object? k) => k ?? PickleNone.Value;
 
-    private static object? Num(BigInteger b) => b >= long.MinValue && b <= long.MaxValue ? (long)b : b;
+    private static object? Num(BigInteger b) => b >= long.MinValue && b <= long.MaxValue ? (object)(long)b : b;
 
     /// <summary>Runs until STOP and returns the result.</summary>
     public object? Load()
