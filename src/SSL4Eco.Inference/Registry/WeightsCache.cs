@@ -16,7 +16,8 @@ public sealed record WeightsCacheOptions
 
     /// <summary>
     /// Mirror base URL; <see langword="null"/> = the <c>SSL4ECO_WEIGHTS_BASE_URL</c> environment variable, if set.
-    /// When set, an entry is fetched from <c>{mirror}/{file_name}</c> instead of its registry URL.
+    /// When set, an entry is fetched from <c>{mirror}/{file_name}</c> instead of its registry URL; an empty string disables
+    /// mirroring even when the environment variable is set.
     /// </summary>
     public string? MirrorBaseUrl { get; init; }
 
@@ -55,7 +56,7 @@ public sealed class WeightsCache : IDisposable
     {
         options ??= new WeightsCacheOptions();
         CacheDirectory = Path.GetFullPath(options.CacheDirectory ?? DefaultCacheDirectory());
-        _mirror = options.MirrorBaseUrl ?? NullIfEmpty(Environment.GetEnvironmentVariable(MirrorEnvironmentVariable));
+        _mirror = options.MirrorBaseUrl is { } m ? NullIfEmpty(m) : NullIfEmpty(Environment.GetEnvironmentVariable(MirrorEnvironmentVariable));
         _ownsHttp = options.HttpClient is null;
         _http = options.HttpClient ?? new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         _log = options.Logger ?? NullLogger.Instance;

@@ -8,18 +8,21 @@ public sealed class CheckpointFuzzTests(CheckpointFixture fx) : IClassFixture<Ch
 {
     private static readonly CheckpointReadOptions Limits = new() { MaxTotalTensorBytes = 16 << 20, ComputeSha256 = false };
 
-    private static void LoadEverything(byte[] bytes)
+    /// <summary>Returns true when the input loaded, false when it was rejected with a clear message.</summary>
+    private static bool LoadEverything(byte[] bytes)
     {
         try
         {
             using var doc = PyTorchCheckpoint.Load(new MemoryStream(bytes), Limits);
             foreach (var t in doc.FindTensors().Values) t.ToFloatArray();
             _ = doc.Root?.ToString();
+            return true;
         }
         catch (CheckpointFormatException e)
         {
             Assert.True(e.Message.Contains("truncated") || e.Message.Contains("corrupt") || e.Message.Contains("limit") || e.Message.Contains("not supported") || e.Message.Contains("unsupported"),
                 "unclear message: " + e.Message);
+            return false;
         }
     }
 
@@ -62,11 +65,14 @@ public sealed class CheckpointFuzzTests(CheckpointFixture fx) : IClassFixture<Ch
     public void Mutated_data_pkl_never_escapes_as_another_exception(string file)
     {
         var bytes = File.ReadAllBytes(fx.File(file));
+        int loaded = 0, rejected = 0;
         for (int seed = 0; seed < 150; seed++)
         {
             var rng = new Random(seed);
-            LoadEverything(ReplacePickle(bytes, p => Mutate(p, rng)));
+            if (LoadEverything(ReplacePickle(bytes, p => Mutate(p, rng)))) loaded++; else rejected++;
         }
+        // Both outcomes occur: the mutations reach deep into the VM rather than failing at the first byte.
+        Assert.True(loaded > 0 && rejected > 0, $"loaded {loaded}, rejected {rejected}");
     }
 
     [Theory]
