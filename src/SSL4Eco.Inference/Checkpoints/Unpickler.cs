@@ -374,15 +374,20 @@ internal sealed class Unpickler
             case ("builtins", "bytearray"):
                 if (args.Count == 0) return Array.Empty<byte>();
                 if (args[0] is byte[] bb) return bb;
+                // Protocol 2 spells bytearray as bytearray(str, 'latin-1').
+                if (args.Count == 2 && args[0] is string bs && IsLatin1(args[1])) return Encoding.Latin1.GetBytes(bs);
                 break;
             case ("_codecs", "encode"):
                 // Protocol 2 spells bytes as _codecs.encode(str, 'latin1'): pure data, decoded here.
-                if (args.Count == 2 && args[0] is string text && args[1] is string enc && enc.Replace("-", "").Equals("latin1", StringComparison.OrdinalIgnoreCase))
+                if (args.Count == 2 && args[0] is string text && IsLatin1(args[1]))
                     return Encoding.Latin1.GetBytes(text);
                 break;
         }
         return new PickleObject(f, args, newObj);
     }
+
+    private static bool IsLatin1(object? encoding) =>
+        encoding is string enc && enc.Replace("-", "").Replace("_", "").Equals("latin1", StringComparison.OrdinalIgnoreCase);
 
     private static long[] Longs(object? x, string what)
     {

@@ -3,6 +3,13 @@ using SSL4Eco.Inference.Tests.Oracle;
 
 namespace SSL4Eco.Inference.Tests.Checkpoints;
 
+/// <summary>Shares one <see cref="CheckpointFixture"/> across the checkpoint test classes.</summary>
+[CollectionDefinition(Name)]
+public sealed class CheckpointCollection : ICollectionFixture<CheckpointFixture>
+{
+    public const string Name = "PyTorch checkpoints";
+}
+
 /// <summary>Writes the test checkpoints once with Debian's python3-torch and dumps their tensors to .npy.</summary>
 public sealed class CheckpointFixture : IDisposable
 {
@@ -55,12 +62,19 @@ for k, v in t.items():
     np.save(P('t_' + k + '.npy'), v.detach().float().contiguous().numpy())
 json.dump(names, open(P('generic_names.json'), 'w'))
 obj = {'tensors': t,
-       'values': [1, 2.5, 'x', None, True, False, 2**70, -3, b'\x00\xffab', -(2**63)],
+       'values': [1, 2.5, 'x', None, True, False, 2**70, -3, b'\x00\xffab', -(2**63), bytearray(b'\x01\x80z'), 'ünï'],
        'tuple': (1, (2, 'three')), 'set': {1, 2, 3}, 'frozen': frozenset(['a']),
        'od': collections.OrderedDict([('b', 1), ('a', 2)]), 'ns': argparse.Namespace(bands='B9', n_channels=9)}
 torch.save(obj, P('generic_p2.pt'))
 torch.save(obj, P('generic_p4.pt'), pickle_protocol=4)
+torch.save(obj, P('generic_p5.pt'), pickle_protocol=5)
 torch.save(obj, P('generic_legacy.pt'), _use_new_zipfile_serialization=False)
+
+# ---------- a pickle that would run a shell command under torch.load(weights_only=False) ----------
+class Evil:
+    def __reduce__(self):
+        return (os.system, ('touch ' + P('pwned'),))
+torch.save({'w': torch.ones(2), 'evil': Evil()}, P('evil.pt'))
 
 # ---------- fake lightning module for AttributeDict ----------
 for m in ['pytorch_lightning', 'pytorch_lightning.utilities', 'pytorch_lightning.utilities.parsing']:

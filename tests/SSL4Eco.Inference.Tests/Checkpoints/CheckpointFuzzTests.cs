@@ -4,7 +4,8 @@ using SSL4Eco.Inference.Checkpoints;
 namespace SSL4Eco.Inference.Tests.Checkpoints;
 
 /// <summary>Mutated and truncated checkpoints either load or throw <see cref="CheckpointFormatException"/>; nothing else.</summary>
-public sealed class CheckpointFuzzTests(CheckpointFixture fx) : IClassFixture<CheckpointFixture>
+[Collection(CheckpointCollection.Name)]
+public sealed class CheckpointFuzzTests(CheckpointFixture fx)
 {
     private static readonly CheckpointReadOptions Limits = new() { MaxTotalTensorBytes = 16 << 20, ComputeSha256 = false };
 

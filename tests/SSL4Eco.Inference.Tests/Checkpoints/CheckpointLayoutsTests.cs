@@ -3,7 +3,8 @@ using SSL4Eco.Inference.Checkpoints;
 
 namespace SSL4Eco.Inference.Tests.Checkpoints;
 
-public sealed class CheckpointLayoutsTests(CheckpointFixture fx) : IClassFixture<CheckpointFixture>
+[Collection(CheckpointCollection.Name)]
+public sealed class CheckpointLayoutsTests(CheckpointFixture fx)
 {
     private void AssertEncoderEquals(EncoderCheckpoint e, string dump)
     {

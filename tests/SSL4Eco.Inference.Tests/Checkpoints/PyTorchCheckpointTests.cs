@@ -4,9 +4,10 @@ using SSL4Eco.Inference.Checkpoints;
 
 namespace SSL4Eco.Inference.Tests.Checkpoints;
 
-public sealed class PyTorchCheckpointTests(CheckpointFixture fx) : IClassFixture<CheckpointFixture>
+[Collection(CheckpointCollection.Name)]
+public sealed class PyTorchCheckpointTests(CheckpointFixture fx)
 {
-    public static TheoryData<string> GenericFiles => new() { "generic_p2.pt", "generic_p4.pt", "generic_legacy.pt" };
+    public static TheoryData<string> GenericFiles => new() { "generic_p2.pt", "generic_p4.pt", "generic_p5.pt", "generic_legacy.pt" };
 
     [Theory]
     [MemberData(nameof(GenericFiles))]
@@ -51,6 +52,8 @@ public sealed class PyTorchCheckpointTests(CheckpointFixture fx) : IClassFixture
         Assert.Equal(-3L, values[7]);
         Assert.Equal(new byte[] { 0, 0xff, (byte)'a', (byte)'b' }, values[8]);
         Assert.Equal(long.MinValue, values[9]);
+        Assert.Equal(new byte[] { 1, 0x80, (byte)'z' }, values[10]);
+        Assert.Equal("ünï", values[11]);
         var tuple = Assert.IsType<PickleTuple>(root["tuple"]);
         Assert.Equal(1L, tuple[0]);
         Assert.Equal(new PickleTuple([2L, "three"]), tuple[1]);
@@ -61,6 +64,17 @@ public sealed class PyTorchCheckpointTests(CheckpointFixture fx) : IClassFixture
         Assert.Equal(("argparse", "Namespace"), (ns.Module, ns.Name));
         Assert.Equal("B9", ns.Attributes()["bands"]);
         Assert.Equal(9L, ns.Attributes()["n_channels"]);
+    }
+
+    [Fact]
+    public void A_pickle_calling_os_system_is_recorded_not_executed()
+    {
+        using var doc = PyTorchCheckpoint.Load(fx.File("evil.pt"));
+        var evil = Assert.IsType<PickleObject>(((PickleDict)doc.Root!)["evil"]);
+        Assert.Equal("system", evil.Name);
+        Assert.Contains("touch", (string)evil.Args[0]!);
+        Assert.False(File.Exists(fx.File("pwned")));
+        Assert.Equal([1f, 1f], ((CheckpointTensor)((PickleDict)doc.Root!)["w"]!).ToFloatArray());
     }
 
     [Fact]
