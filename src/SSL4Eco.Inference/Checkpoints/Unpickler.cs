@@ -157,13 +157,19 @@ internal sealed class Unpickler
                 case 0x46:
                     {
                         var line = ReadLine("FLOAT");
-                        Push(double.TryParse(line, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : throw Corrupt($"FLOAT '{Trim(line)}'"));
+                        Push(line switch
+                        {
+                            "inf" => double.PositiveInfinity,
+                            "-inf" => double.NegativeInfinity,
+                            "nan" or "-nan" => double.NaN,
+                            _ => double.TryParse(line, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : throw Corrupt($"FLOAT '{Trim(line)}'"),
+                        });
                         break;
                     }
                 case 0x8c: { int n = ReadByte("SHORT_BINUNICODE"); Push(Utf8(ReadBytes(n, "SHORT_BINUNICODE"))); break; }
                 case 0x58: Push(Utf8(ReadBytes(U32("BINUNICODE"), "BINUNICODE"))); break;
                 case 0x8d: Push(Utf8(ReadBytes(U64("BINUNICODE8"), "BINUNICODE8"))); break;
-                case 0x56: Push(ReadLine("UNICODE")); break;
+                case 0x56: Push(RawUnicodeEscape(ReadLine("UNICODE"))); break;
                 case 0x55: { int n = ReadByte("SHORT_BINSTRING"); Push(Latin1(ReadBytes(n, "SHORT_BINSTRING"))); break; }
                 case 0x54: { long n = (int)U32("BINSTRING"); if (n < 0) throw Corrupt("negative BINSTRING length"); Push(Latin1(ReadBytes(n, "BINSTRING"))); break; }
                 case 0x53: { var line = ReadLine("STRING"); Push(line.Length >= 2 && (line[0] == '\'' || line[0] == '"') ? line[1..^1] : line); break; }
@@ -287,6 +293,27 @@ internal sealed class Unpickler
     {
         try { return new UTF8Encoding(false, true).GetString(b); }
         catch (DecoderFallbackException) { throw Corrupt("a string is not valid UTF-8"); }
+    }
+
+    /// <summary>Decodes Python's raw-unicode-escape (protocol 0 strings): <c>\uXXXX</c> and <c>\UXXXXXXXX</c>; other bytes are Latin-1.</summary>
+    private static string RawUnicodeEscape(string line)
+    {
+        if (!line.Contains('\\')) return line;
+        var sb = new StringBuilder(line.Length);
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            int digits = c == '\\' && i + 1 < line.Length ? line[i + 1] switch { 'u' => 4, 'U' => 8, _ => 0 } : 0;
+            if (digits > 0 && i + 2 + digits <= line.Length &&
+                int.TryParse(line.AsSpan(i + 2, digits), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out int cp) &&
+                cp is >= 0 and <= 0x10FFFF && cp is < 0xD800 or > 0xDFFF)
+            {
+                sb.Append(char.ConvertFromUtf32(cp));
+                i += 1 + digits;
+            }
+            else sb.Append(c);
+        }
+        return sb.ToString();
     }
 
     private static string Latin1(byte[] b) => Encoding.Latin1.GetString(b);
