@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 
 namespace SSL4Eco.Inference.Checkpoints;
 
@@ -186,7 +188,18 @@ public sealed class CheckpointTensor
         bool contiguous = IsContiguous(shape, strides);
         if (contiguous)
         {
-            for (long i = 0; i < n; i++) result[i] = Read(bytes, (int)(i * es));
+            switch (DType)
+            {
+                case CheckpointDType.Float32 when BitConverter.IsLittleEndian:
+                    Buffer.BlockCopy(bytes, 0, result, 0, (int)(n * es));
+                    break;
+                case CheckpointDType.Float16 when BitConverter.IsLittleEndian:
+                    TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(bytes.AsSpan(0, (int)(n * es))), result);
+                    break;
+                default:
+                    for (long i = 0; i < n; i++) result[i] = Read(bytes, (int)(i * es));
+                    break;
+            }
             return result;
         }
         var idx = new long[shape.Length];

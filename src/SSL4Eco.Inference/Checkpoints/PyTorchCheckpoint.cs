@@ -116,6 +116,12 @@ public static class PyTorchCheckpoint
         doc.ArchivePrefix = prefix.TrimEnd('/');
         doc.Format = CheckpointFileFormat.Zip;
         var entries = zip.Entries.ToDictionary(e => e.FullName, StringComparer.Ordinal);
+        if (entries.TryGetValue(prefix + "byteorder", out var bo) && bo.Length < 16)
+        {
+            using var r = new StreamReader(bo.Open());
+            if (r.ReadToEnd().Trim() == "big")
+                throw new CheckpointFormatException("Checkpoint was written on a big-endian machine (byteorder 'big'); only little-endian files are supported.");
+        }
         if (pkl.Length > o.MaxPickleBytes)
             throw new CheckpointFormatException($"Checkpoint data.pkl is {pkl.Length} bytes, over the limit of {o.MaxPickleBytes} (CheckpointReadOptions.MaxPickleBytes).");
         var ms = new MemoryStream();

@@ -113,7 +113,7 @@ internal sealed class Unpickler
 
     private static object Key(object? k) => k ?? PickleNone.Value;
 
-    private static object? Num(BigInteger b) => b >= long.MinValue && b <= long.MaxValue ? (long)b : b;
+    private static object? Num(BigInteger b) => b >= long.MinValue && b <= long.MaxValue ? (object)(long)b : b;
 
     /// <summary>Runs until STOP and returns the result.</summary>
     public object? Load()
@@ -157,13 +157,19 @@ internal sealed class Unpickler
                 case 0x46:
                     {
                         var line = ReadLine("FLOAT");
-                        Push(double.TryParse(line, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : throw Corrupt($"FLOAT '{Trim(line)}'"));
+                        Push(line switch
+                        {
+                            "inf" => double.PositiveInfinity,
+                            "-inf" => double.NegativeInfinity,
+                            "nan" or "-nan" => double.NaN,
+                            _ => double.TryParse(line, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : throw Corrupt($"FLOAT '{Trim(line)}'"),
+                        });
                         break;
                     }
                 case 0x8c: { int n = ReadByte("SHORT_BINUNICODE"); Push(Utf8(ReadBytes(n, "SHORT_BINUNICODE"))); break; }
                 case 0x58: Push(Utf8(ReadBytes(U32("BINUNICODE"), "BINUNICODE"))); break;
                 case 0x8d: Push(Utf8(ReadBytes(U64("BINUNICODE8"), "BINUNICODE8"))); break;
-                case 0x56: Push(ReadLine("UNICODE")); break;
+                case 0x56: Push(RawUnicodeEscape(ReadLine("UNICODE"))); break;
                 case 0x55: { int n = ReadByte("SHORT_BINSTRING"); Push(Latin1(ReadBytes(n, "SHORT_BINSTRING"))); break; }
                 case 0x54: { long n = (int)U32("BINSTRING"); if (n < 0) throw Corrupt("negative BINSTRING length"); Push(Latin1(ReadBytes(n, "BINSTRING"))); break; }
                 case 0x53: { var line = ReadLine("STRING"); Push(line.Length >= 2 && (line[0] == '\'' || line[0] == '"') ? line[1..^1] : line); break; }
@@ -289,6 +295,27 @@ internal sealed class Unpickler
         catch (DecoderFallbackException) { throw Corrupt("a string is not valid UTF-8"); }
     }
 
+    /// <summary>Decodes Python's raw-unicode-escape (protocol 0 strings): <c>\uXXXX</c> and <c>\UXXXXXXXX</c>; other bytes are Latin-1.</summary>
+    private static string RawUnicodeEscape(string line)
+    {
+        if (!line.Contains('\\')) return line;
+        var sb = new StringBuilder(line.Length);
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            int digits = c == '\\' && i + 1 < line.Length ? line[i + 1] switch { 'u' => 4, 'U' => 8, _ => 0 } : 0;
+            if (digits > 0 && i + 2 + digits <= line.Length &&
+                int.TryParse(line.AsSpan(i + 2, digits), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out int cp) &&
+                cp is >= 0 and <= 0x10FFFF && cp is < 0xD800 or > 0xDFFF)
+            {
+                sb.Append(char.ConvertFromUtf32(cp));
+                i += 1 + digits;
+            }
+            else sb.Append(c);
+        }
+        return sb.ToString();
+    }
+
     private static string Latin1(byte[] b) => Encoding.Latin1.GetString(b);
 
     private void Memo(long index) => _memo[index] = Peek("PUT");
@@ -374,15 +401,20 @@ internal sealed class Unpickler
             case ("builtins", "bytearray"):
                 if (args.Count == 0) return Array.Empty<byte>();
                 if (args[0] is byte[] bb) return bb;
+                // Protocol 2 spells bytearray as bytearray(str, 'latin-1').
+                if (args.Count == 2 && args[0] is string bs && IsLatin1(args[1])) return Encoding.Latin1.GetBytes(bs);
                 break;
             case ("_codecs", "encode"):
                 // Protocol 2 spells bytes as _codecs.encode(str, 'latin1'): pure data, decoded here.
-                if (args.Count == 2 && args[0] is string text && args[1] is string enc && enc.Replace("-", "").Equals("latin1", StringComparison.OrdinalIgnoreCase))
+                if (args.Count == 2 && args[0] is string text && IsLatin1(args[1]))
                     return Encoding.Latin1.GetBytes(text);
                 break;
         }
         return new PickleObject(f, args, newObj);
     }
+
+    private static bool IsLatin1(object? encoding) =>
+        encoding is string enc && enc.Replace("-", "").Replace("_", "").Equals("latin1", StringComparison.OrdinalIgnoreCase);
 
     private static long[] Longs(object? x, string what)
     {

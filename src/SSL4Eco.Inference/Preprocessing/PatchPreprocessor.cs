@@ -98,24 +98,27 @@ public sealed class PatchPreprocessor
         int h = patch.Height, w = patch.Width, plane = h * w, s = Contract.InputSize, outPlane = s * s;
         var pool = ArrayPool<float>.Shared;
         var a = pool.Rent(plane);
-        float[]? b = null;
+        float[]? b = null, c3 = null;
         try
         {
             for (int c = 0; c < _wanted.Length; c++)
             {
-                var band = a.AsSpan(0, plane);
+                ReadOnlySpan<float> band = a.AsSpan(0, plane);
                 string want = _wanted[c];
                 if (index.TryGetValue(want, out int bi))
                 {
-                    LoadBand(patch, bi, band, harmonize && BandName.IsReflectance(want));
+                    if (harmonize && BandName.IsReflectance(want)) LoadBand(patch, bi, a.AsSpan(0, plane), harmonize: true);
+                    else band = CheckedBand(patch, bi); // no copy needed
                 }
                 else if (want == BandName.Ndvi && index.TryGetValue("B4", out int red) && index.TryGetValue("B8", out int nir))
                 {
                     b ??= pool.Rent(plane);
-                    var nirPlane = b.AsSpan(0, plane);
-                    LoadBand(patch, red, band, harmonize);
+                    c3 ??= pool.Rent(plane);
+                    var redPlane = b.AsSpan(0, plane);
+                    var nirPlane = c3.AsSpan(0, plane);
+                    LoadBand(patch, red, redPlane, harmonize);
                     LoadBand(patch, nir, nirPlane, harmonize);
-                    ComputeNdvi(band, nirPlane, band);
+                    ComputeNdvi(redPlane, nirPlane, a.AsSpan(0, plane));
                 }
                 else
                 {
@@ -131,6 +134,7 @@ public sealed class PatchPreprocessor
         {
             pool.Return(a);
             if (b is not null) pool.Return(b);
+            if (c3 is not null) pool.Return(c3);
         }
     }
 
@@ -146,12 +150,18 @@ public sealed class PatchPreprocessor
         return index;
     }
 
-    private static void LoadBand(Patch patch, int bandIndex, Span<float> into, bool harmonize)
+    private static ReadOnlySpan<float> CheckedBand(Patch patch, int bandIndex)
     {
         var src = patch.Band(bandIndex);
         int bad = IndexOfNonFinite(src);
         if (bad >= 0)
             throw new ArgumentException($"Band '{patch.BandNames[bandIndex]}' holds {src[bad]} at row {bad / patch.Width}, column {bad % patch.Width}; fill nodata before embedding.", nameof(patch));
+        return src;
+    }
+
+    private static void LoadBand(Patch patch, int bandIndex, Span<float> into, bool harmonize)
+    {
+        var src = CheckedBand(patch, bandIndex);
         if (harmonize)
         {
             TensorPrimitives.Subtract(src, HarmonizeOffset, into);
@@ -178,16 +188,20 @@ public sealed class PatchPreprocessor
     /// <c>(B8 - B4) / (B8 + B4 + 1e-5)</c>, negatives to 0, then <c>uint16(ndvi * 10000)</c> (truncation).
     /// Results outside the uint16 range (only possible for negative inputs) are clamped.
     /// </summary>
-    internal static void ComputeNdvi(ReadOnlySpan<float> red, ReadOnlySpan<float> nir, Span<float> result)
+    /// <param name="red">B4; overwritten (holds B8 - B4 afterwards).</param>
+    /// <param name="nir">B8.</param>
+    /// <param name="result">Receives the NDVI × 10000 values; must not overlap the inputs.</param>
+    internal static void ComputeNdvi(Span<float> red, ReadOnlySpan<float> nir, Span<float> result)
     {
-        for (int i = 0; i < result.Length; i++)
-        {
-            float r = red[i], n = nir[i];
-            float ndvi = (n - r) / (n + r + NdviEpsilon);
-            if (!(ndvi > 0f)) ndvi = 0f; // negatives and NaN (0/0 cannot occur with the epsilon, but be safe) to 0
-            float scaled = ndvi * NdviScale;
-            result[i] = scaled >= 65535f ? 65535f : MathF.Truncate(scaled);
-        }
+        // Element-wise IEEE float32 operations in numpy's order, so the vectorised result is identical to numpy's.
+        TensorPrimitives.Add(nir, red, result);
+        TensorPrimitives.Add(result, NdviEpsilon, result);
+        TensorPrimitives.Subtract(nir, red, red);
+        TensorPrimitives.Divide(red, result, result);
+        TensorPrimitives.MaxNumber(result, 0f, result); // negatives (and a NaN, impossible with the epsilon) to 0
+        TensorPrimitives.Multiply(result, NdviScale, result);
+        TensorPrimitives.Min(result, 65535f, result);
+        TensorPrimitives.Truncate(result, result);
     }
 
     private void Resize(ReadOnlySpan<float> band, int h, int w, Span<float> dst, int s)

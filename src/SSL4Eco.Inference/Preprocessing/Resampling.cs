@@ -45,11 +45,18 @@ internal static class Resampling
         outW = winW; // from here on, out* are the window sizes
         outH = winH;
         // Horizontal pass on every source row, then vertical pass.
-        var tmp = new float[h * outW];
+        var rented = System.Buffers.ArrayPool<float>.Shared.Rent(h * outW);
+        try { CubicPasses(src, h, w, dst, rented.AsSpan(0, h * outW), outH, outW, xIdx, xW, yIdx, yW); }
+        finally { System.Buffers.ArrayPool<float>.Shared.Return(rented); }
+    }
+
+    private static void CubicPasses(ReadOnlySpan<float> src, int h, int w, Span<float> dst, Span<float> tmp, int outH, int outW,
+        int[] xIdx, float[] xW, int[] yIdx, float[] yW)
+    {
         for (int y = 0; y < h; y++)
         {
             var row = src.Slice(y * w, w);
-            var trow = tmp.AsSpan(y * outW, outW);
+            var trow = tmp.Slice(y * outW, outW);
             for (int dx = 0; dx < outW; dx++)
             {
                 int k = dx * 4;
@@ -59,10 +66,10 @@ internal static class Resampling
         for (int dy = 0; dy < outH; dy++)
         {
             int k = dy * 4;
-            var r0 = tmp.AsSpan(yIdx[k] * outW, outW);
-            var r1 = tmp.AsSpan(yIdx[k + 1] * outW, outW);
-            var r2 = tmp.AsSpan(yIdx[k + 2] * outW, outW);
-            var r3 = tmp.AsSpan(yIdx[k + 3] * outW, outW);
+            var r0 = tmp.Slice(yIdx[k] * outW, outW);
+            var r1 = tmp.Slice(yIdx[k + 1] * outW, outW);
+            var r2 = tmp.Slice(yIdx[k + 2] * outW, outW);
+            var r3 = tmp.Slice(yIdx[k + 3] * outW, outW);
             float b0 = yW[k], b1 = yW[k + 1], b2 = yW[k + 2], b3 = yW[k + 3];
             var d = dst.Slice(dy * outW, outW);
             for (int x = 0; x < outW; x++)

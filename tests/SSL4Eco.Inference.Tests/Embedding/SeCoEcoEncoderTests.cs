@@ -225,6 +225,20 @@ public class SeCoEcoEncoderTests
     }
 
     [Fact]
+    public void Cancellation_terminates_a_run_in_flight()
+    {
+        // 2000 x 128 x 1024^2 = 268 G multiply-adds on one thread: several seconds of work. Cancelling after 100 ms must
+        // end the run through RunOptions.Terminate (without it the run would finish and return embeddings).
+        var contract = Contract with { InputSize = 4 };
+        using var encoder = SeCoEcoEncoder.Open(TinyEncoderModel.BuildSlow(contract, 1024, 2000),
+            new EncoderOptions { IntraOpThreads = 1, BatchSize = 128 });
+        var patches = Enumerable.Range(0, 128).Select(i => MakePatch(i, 4, 4)).ToArray();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        var e = Assert.ThrowsAny<OperationCanceledException>(() => encoder.EmbedBatch(patches, cts.Token));
+        Assert.IsType<OnnxRuntimeException>(e.InnerException);
+    }
+
+    [Fact]
     public void Cuda_on_the_cpu_package_names_provider_and_package()
     {
         var e = Assert.Throws<ExecutionProviderUnavailableException>(() => Open(new EncoderOptions { ExecutionProvider = ExecutionProvider.Cuda }));

@@ -47,6 +47,52 @@ internal static class TinyEncoderModel
         return model.ToByteArray();
     }
 
+    /// <summary>
+    /// A deliberately slow encoder for cancellation tests: ReduceMean → [N, C] → MatMul [C, K] → <paramref name="layers"/>
+    /// times MatMul [K, K] (one shared initializer) → MatMul [K, D].
+    /// </summary>
+    public static byte[] BuildSlow(ModelContract contract, int k, int layers)
+    {
+        int c = contract.Channels, d = contract.EmbeddingDim;
+        var graph = new GraphProto { Name = "slow_encoder" };
+        graph.Input.Add(Value("x", 0, c, contract.InputSize, contract.InputSize));
+        graph.Output.Add(Value("embedding", 0, d));
+        graph.Initializer.Add(Constant("Win", c, k, 1f / c));
+        graph.Initializer.Add(Constant("Wkk", k, k, 1f / k));
+        graph.Initializer.Add(Constant("Wout", k, d, 1f / k));
+        var mean = new NodeProto { OpType = "ReduceMean", Name = "pool" };
+        mean.Input.Add("x"); mean.Output.Add("h0");
+        var axes = new AttributeProto { Name = "axes", Type = AttributeProto.Types.AttributeType.Ints };
+        axes.Ints.Add(2); axes.Ints.Add(3);
+        mean.Attribute.Add(axes);
+        mean.Attribute.Add(new AttributeProto { Name = "keepdims", Type = AttributeProto.Types.AttributeType.Int, I = 0 });
+        graph.Node.Add(mean);
+        graph.Node.Add(MatMul("h0", "Win", "h1"));
+        for (int i = 0; i < layers; i++) graph.Node.Add(MatMul($"h{i + 1}", "Wkk", $"h{i + 2}"));
+        graph.Node.Add(MatMul($"h{layers + 1}", "Wout", "embedding"));
+        var model = new ModelProto { IrVersion = 7, ProducerName = "ssl4eco-tests", Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        foreach (var (key, v) in contract.ToMetadata()) model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = v });
+        return model.ToByteArray();
+
+        static NodeProto MatMul(string a, string b, string y)
+        {
+            var n = new NodeProto { OpType = "MatMul", Name = y };
+            n.Input.Add(a); n.Input.Add(b); n.Output.Add(y);
+            return n;
+        }
+
+        static TensorProto Constant(string name, int rows, int cols, float value)
+        {
+            var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+            t.Dims.Add(rows); t.Dims.Add(cols);
+            var bytes = new byte[rows * cols * sizeof(float)];
+            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan()).Fill(value);
+            t.RawData = ByteString.CopyFrom(bytes);
+            return t;
+        }
+    }
+
     private static ValueInfoProto Value(string name, int batch, params int[] dims)
     {
         var shape = new TensorShapeProto();

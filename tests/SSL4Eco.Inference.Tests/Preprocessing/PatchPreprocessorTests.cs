@@ -81,6 +81,22 @@ public class PatchPreprocessorTests
         Assert.Equal(pre.Preprocess(canonical), pre.Preprocess(shuffled));
     }
 
+    /// <summary>Property: any permutation of the patch's bands (with an unused band mixed in) gives identical input.</summary>
+    [FsCheck.Xunit.Property(MaxTest = 25)]
+    public bool Any_band_permutation_gives_the_same_input(int seed)
+    {
+        string[] names = [.. SecoEcoBands[..8], "B11"];
+        var patch = RandomPatch(names, 17, 16, seed);
+        var order = Enumerable.Range(0, names.Length).ToArray();
+        new Random(seed).Shuffle(order);
+        int plane = 17 * 16;
+        var data = new float[patch.Data.Length];
+        for (int i = 0; i < order.Length; i++) patch.Band(order[i]).CopyTo(data.AsSpan(i * plane, plane));
+        var shuffled = new Patch(order.Select(i => names[i]).ToArray(), 17, 16, data);
+        var pre = new PatchPreprocessor(Contract(SecoEcoBands));
+        return pre.Preprocess(patch).AsSpan().SequenceEqual(pre.Preprocess(shuffled));
+    }
+
     [Theory]
     [InlineData("B08", "B8")]
     [InlineData("b8a", "B8A")]
