@@ -7,6 +7,8 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> All() =>
     [
+        ConvertCommand.Create(),
         InfoCommand.Create(),
+        ModelsCommand.Create(),
     ];
 }
