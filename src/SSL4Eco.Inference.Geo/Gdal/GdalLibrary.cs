@@ -117,3 +117,24 @@ internal sealed class NativeStringList : IDisposable
         if (Pointer != IntPtr.Zero) Marshal.FreeCoTaskMem(Pointer);
     }
 }
+
+/// <summary>Geometry text conversions done by OGR.</summary>
+/// <remarks>Stateless and thread-safe.</remarks>
+public static class OgrGeometryText
+{
+    /// <summary>Converts a GeoJSON geometry object (not a Feature) to WKT with OGR; throws <see cref="GdalException"/> on bad input.</summary>
+    public static string GeoJsonToWkt(string geoJson)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(geoJson);
+        GdalLibrary.EnsureInitialized();
+        GdalNative.CPLErrorReset();
+        var g = GdalNative.OGR_G_CreateGeometryFromJson(geoJson);
+        if (g == IntPtr.Zero) throw GdalLibrary.LastError("Parsing a GeoJSON geometry");
+        try
+        {
+            if (GdalNative.OGR_G_ExportToWkt(g, out var wkt) != 0) throw GdalLibrary.LastError("Exporting a geometry to WKT");
+            return GdalLibrary.TakeString(wkt) ?? "";
+        }
+        finally { GdalNative.OGR_G_DestroyGeometry(g); }
+    }
+}

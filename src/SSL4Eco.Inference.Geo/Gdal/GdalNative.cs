@@ -70,6 +70,10 @@ internal static partial class GdalNative
     [LibraryImport(Lib)] internal static partial void OCTDestroyCoordinateTransformation(IntPtr transform);
     [LibraryImport(Lib)] internal static unsafe partial int OCTTransform(IntPtr transform, int count, double* x, double* y, double* z);
 
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr OGR_G_CreateGeometryFromJson(string json);
+    [LibraryImport(Lib)] internal static partial int OGR_G_ExportToWkt(IntPtr geometry, out IntPtr wkt);
+    [LibraryImport(Lib)] internal static partial void OGR_G_DestroyGeometry(IntPtr geometry);
+
     private static int _resolverInstalled;
 
     /// <summary>Installs the native library resolver for the "gdal" name (once per process).</summary>
