@@ -8,6 +8,7 @@ internal static class CommandCatalog
     public static IEnumerable<Command> All() =>
     [
         ConvertCommand.Create(),
+        EmbedCommand.Create(),
         InfoCommand.Create(),
         ModelsCommand.Create(),
     ];
