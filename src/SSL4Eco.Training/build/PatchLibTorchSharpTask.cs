@@ -1,5 +1,6 @@
 // MSBuild inline task (RoslynCodeTaskFactory) used by SSL4Eco.Training.LibTorchFix.targets. Not part of the
 // SSL4Eco.Training assembly (the project removes build/** from compilation).
+#nullable enable
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
