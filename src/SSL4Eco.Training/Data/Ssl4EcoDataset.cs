@@ -157,14 +157,22 @@ public sealed class Ssl4EcoDataset
         int c = Channels, s = Options.Augmentation.CropSize, view = c * s * s;
         var q = new float[batchSize * view];
         var keys = new[] { new float[batchSize * view], new float[batchSize * view], new float[batchSize * view] };
-        Parallel.For(0, batchSize, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Options.Workers), CancellationToken = cancellationToken }, i =>
+        try
         {
-            var rng = DeterministicRandom.Derive(seed, 2, epoch, step, i);
-            int loc = order[(step * batchSize + i) % order.Length];
-            var views = BuildViews(loc, ref rng);
-            views[0].CopyTo(q, i * view);
-            for (int k = 0; k < 3; k++) views[k + 1].CopyTo(keys[k], i * view);
-        });
+            Parallel.For(0, batchSize, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Options.Workers), CancellationToken = cancellationToken }, i =>
+            {
+                var rng = DeterministicRandom.Derive(seed, 2, epoch, step, i);
+                int loc = order[(int)(((long)step * batchSize + i) % order.Length)];
+                var views = BuildViews(loc, ref rng);
+                views[0].CopyTo(q, i * view);
+                for (int k = 0; k < 3; k++) views[k + 1].CopyTo(keys[k], i * view);
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+            throw;
+        }
         return new SeCoBatch(q, keys, batchSize, c, s);
     }
 

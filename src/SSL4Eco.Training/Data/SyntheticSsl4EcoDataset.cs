@@ -42,6 +42,9 @@ public static class SyntheticSsl4EcoDataset
             var veg = Field(ref rng, size); var water = Field(ref rng, size);
             double waterLevel = rng.Uniform(0.6, 1.2), vegBias = rng.Uniform(-0.3, 0.5);
             double phase = rng.Uniform(0, 1), amplitude = rng.Uniform(0.2, 0.8);
+            // Field pattern (e.g. crop rows): a location-specific orientation and period, stable across dates.
+            double angle = rng.Uniform(0, Math.PI), period = rng.Uniform(4, 16), stripe = rng.Uniform(0.1, 0.4);
+            double ca = Math.Cos(angle), sa = Math.Sin(angle);
             string tile = "T" + (10 + rng.NextInt(50)).ToString(CultureInfo.InvariantCulture) + (char)('C' + rng.NextInt(20)) + "AB";
             var data = new ushort[13 * size * size];
             for (int d = 0; d < dates; d++)
@@ -51,7 +54,8 @@ public static class SyntheticSsl4EcoDataset
                 for (int p = 0; p < size * size; p++)
                 {
                     double w = Math.Clamp((water[p] - waterLevel) * 4, 0, 1);
-                    double v = Math.Clamp(veg[p] + vegBias, 0, 1) * vigour * (1 - w);
+                    double pattern = 1 + stripe * Math.Sin(2 * Math.PI * ((p % size) * ca + (p / size) * sa) / period);
+                    double v = Math.Clamp((veg[p] + vegBias) * pattern, 0, 1) * vigour * (1 - w);
                     double s = Math.Max(0, 1 - w - v);
                     float noise = (float)(rng.NextDouble() - 0.5) * 0.06f;
                     for (int b = 0; b < 12; b++)
