@@ -17,8 +17,7 @@ for b in $batches; do
   steps=8
   $cli fit --data "$work/data" --output "$work/run$b" --batch-size "$b" --image-size 224 --queue-size $((b * 8)) \
     --max-steps $steps --threads "$threads" --workers "$threads" --device cpu --checkpoint-every 1000 >/dev/null 2>&1
-  awk -F, -v b="$b" 'NR>1 { t[NR-1]=$NF } END {
-      n=0; for (i=3;i<=NR-1;i++) { d[n++]=t[i]-t[i-1] }
-      asort(d); m=(n%2)?d[(n+1)/2]:(d[n/2]+d[n/2+1])/2;
-      printf "| %d | %d | %.2f | %.3f | %.2f |\n", b, n, m, 1/m, b/m }' "$work/run$b/log.csv"
+  awk -F, 'NR>1 { t[NR-1]=$NF } END { for (i=3; i<=NR-1; i++) print t[i]-t[i-1] }' "$work/run$b/log.csv" | sort -g |
+    awk -v b="$b" '{ a[NR]=$1 } END { m = (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2;
+      printf "| %d | %d | %.2f | %.3f | %.2f |\n", b, NR, m, 1/m, b/m }'
 done

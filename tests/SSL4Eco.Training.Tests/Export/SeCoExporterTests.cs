@@ -118,3 +118,38 @@ print(json.dumps({'queue': list(sd['queue'].shape), 'ptr_dtype': str(sd['queue_p
         return ab / Math.Sqrt(aa * bb);
     }
 }
+
+public sealed class InitFromCheckpointTests : IClassFixture<TrainedRunFixture>
+{
+    private readonly TrainedRunFixture _run;
+    public InitFromCheckpointTests(TrainedRunFixture run) => _run = run;
+
+    [Fact]
+    public void InitLoadsAReleasedLayoutCheckpointIntoTheEncoders()
+    {
+        using var dir = new TempDir();
+        using (var exporter = SeCoExporter.Open(_run.Checkpoint)) exporter.WriteLightningCheckpoint(dir.File("init.ckpt"));
+        var source = CheckpointLayouts.ReadEncoder(dir.File("init.ckpt")).Weights;
+        var run = Path.Combine(dir.Path, "run");
+        new SeCoTrainer(_run.Data.Options(run, 1) with { InitCheckpoint = dir.File("init.ckpt"), LearningRate = 1e-12, WeightDecay = 0 }).Fit();
+        using var after = SeCoExporter.Open(Path.Combine(run, SeCoTrainer.CheckpointFolder));
+        var w = after.EncoderWeights();
+        foreach (var name in new[] { "conv1.weight", "layer2.0.downsample.0.weight", "layer4.2.conv3.weight" })
+            for (int i = 0; i < w[name].Values.Length; i++) Assert.Equal(source[name].Values[i], w[name].Values[i], 1e-6f);
+    }
+
+    [Fact]
+    public void InitWithAnotherChannelCountNamesBoth()
+    {
+        using var dir = new TempDir();
+        using (var exporter = SeCoExporter.Open(_run.Checkpoint)) exporter.WriteLightningCheckpoint(dir.File("init.ckpt"));
+        var options = _run.Data.Options(Path.Combine(dir.Path, "run"), 1) with
+        {
+            InitCheckpoint = dir.File("init.ckpt"),
+            Data = new SSL4Eco.Training.Data.DatasetOptions { ModelBands = ["B2", "B3", "B4"] },
+        };
+        var e = Assert.Throws<InvalidDataException>(() => new SeCoTrainer(options).Fit());
+        Assert.Contains("9 input channels", e.Message);
+        Assert.Contains("give 3", e.Message);
+    }
+}
