@@ -1,0 +1,118 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace SSL4Eco.Inference.Geo.Gdal;
+
+/// <summary>Raw GDAL/OGR/CPL C API entry points (GDAL 3.6 ABI). Callers go through <see cref="GdalLibrary"/> first.</summary>
+internal static partial class GdalNative
+{
+    internal const string Lib = "gdal";
+
+    [LibraryImport(Lib)] internal static partial void GDALAllRegister();
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr GDALVersionInfo(string request);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial IntPtr GDALOpenEx(string path, uint flags, IntPtr allowedDrivers, IntPtr openOptions, IntPtr siblingFiles);
+    [LibraryImport(Lib)] internal static partial int GDALClose(IntPtr dataset);
+    [LibraryImport(Lib)] internal static partial int GDALGetRasterXSize(IntPtr dataset);
+    [LibraryImport(Lib)] internal static partial int GDALGetRasterYSize(IntPtr dataset);
+    [LibraryImport(Lib)] internal static partial int GDALGetRasterCount(IntPtr dataset);
+    [LibraryImport(Lib)] internal static partial IntPtr GDALGetRasterBand(IntPtr dataset, int band);
+    [LibraryImport(Lib)] internal static partial IntPtr GDALGetDescription(IntPtr obj);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial void GDALSetDescription(IntPtr obj, string description);
+    [LibraryImport(Lib)] internal static partial int GDALGetRasterDataType(IntPtr band);
+    [LibraryImport(Lib)] internal static partial double GDALGetRasterNoDataValue(IntPtr band, out int success);
+    [LibraryImport(Lib)] internal static partial int GDALSetRasterNoDataValue(IntPtr band, double value);
+    [LibraryImport(Lib)] internal static partial int GDALDeleteRasterNoDataValue(IntPtr band);
+    [LibraryImport(Lib)] internal static unsafe partial int GDALGetGeoTransform(IntPtr dataset, double* transform);
+    [LibraryImport(Lib)] internal static unsafe partial int GDALSetGeoTransform(IntPtr dataset, double* transform);
+    [LibraryImport(Lib)] internal static partial IntPtr GDALGetProjectionRef(IntPtr dataset);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial int GDALSetProjection(IntPtr dataset, string wkt);
+    [LibraryImport(Lib)] internal static partial IntPtr GDALGetSpatialRef(IntPtr dataset);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr GDALGetMetadataItem(IntPtr obj, string name, string? domain);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial int GDALSetMetadataItem(IntPtr obj, string name, string? value, string? domain);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr GDALGetMetadata(IntPtr obj, string? domain);
+    [LibraryImport(Lib)] internal static unsafe partial int GDALDatasetRasterIOEx(IntPtr dataset, int rw, int x, int y, int w, int h, void* buffer,
+        int bufW, int bufH, int bufType, int bandCount, int* bandMap, long pixelSpace, long lineSpace, long bandSpace, GdalRasterIOExtraArg* extra);
+    [LibraryImport(Lib)] internal static unsafe partial int GDALRasterIOEx(IntPtr band, int rw, int x, int y, int w, int h, void* buffer,
+        int bufW, int bufH, int bufType, long pixelSpace, long lineSpace, GdalRasterIOExtraArg* extra);
+    [LibraryImport(Lib)] internal static partial void GDALGetBlockSize(IntPtr band, out int x, out int y);
+    [LibraryImport(Lib)] internal static partial int GDALGetMaskFlags(IntPtr band);
+    [LibraryImport(Lib)] internal static partial IntPtr GDALGetMaskBand(IntPtr band);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr GDALGetDriverByName(string name);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial IntPtr GDALCreate(IntPtr driver, string path, int x, int y, int bands, int type, IntPtr options);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial IntPtr GDALCreateCopy(IntPtr driver, string path, IntPtr source, int strict, IntPtr options, IntPtr progress, IntPtr progressData);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static unsafe partial int GDALBuildOverviews(IntPtr dataset, string resampling, int overviewCount, int* overviews, int bandCount, int* bands, IntPtr progress, IntPtr progressData);
+    [LibraryImport(Lib)] internal static partial void GDALFlushCache(IntPtr dataset);
+
+    [LibraryImport(Lib)] internal static partial void CPLErrorReset();
+    [LibraryImport(Lib)] internal static partial IntPtr CPLGetLastErrorMsg();
+    [LibraryImport(Lib)] internal static partial int CPLGetLastErrorNo();
+    [LibraryImport(Lib)] internal static partial int CPLGetLastErrorType();
+    [LibraryImport(Lib)] internal static partial IntPtr CPLSetErrorHandler(IntPtr handler);
+    [LibraryImport(Lib)] internal static partial void VSIFree(IntPtr p);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr OSRNewSpatialReference(string? wkt);
+    [LibraryImport(Lib)] internal static partial IntPtr OSRClone(IntPtr srs);
+    [LibraryImport(Lib)] internal static partial void OSRDestroySpatialReference(IntPtr srs);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial int OSRSetFromUserInput(IntPtr srs, string definition);
+    [LibraryImport(Lib)] internal static partial int OSRImportFromEPSG(IntPtr srs, int code);
+    [LibraryImport(Lib)] internal static partial int OSRExportToWkt(IntPtr srs, out IntPtr wkt);
+    [LibraryImport(Lib)] internal static partial int OSRExportToPROJJSON(IntPtr srs, out IntPtr json, IntPtr options);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr OSRGetAuthorityName(IntPtr srs, string? key);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr OSRGetAuthorityCode(IntPtr srs, string? key);
+    [LibraryImport(Lib)] internal static partial int OSRAutoIdentifyEPSG(IntPtr srs);
+    [LibraryImport(Lib)] internal static partial int OSRIsSame(IntPtr a, IntPtr b);
+    [LibraryImport(Lib)] internal static partial void OSRSetAxisMappingStrategy(IntPtr srs, int strategy);
+    [LibraryImport(Lib)] internal static partial IntPtr OCTNewCoordinateTransformation(IntPtr source, IntPtr target);
+    [LibraryImport(Lib)] internal static partial void OCTDestroyCoordinateTransformation(IntPtr transform);
+    [LibraryImport(Lib)] internal static unsafe partial int OCTTransform(IntPtr transform, int count, double* x, double* y, double* z);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr OGR_G_CreateGeometryFromJson(string json);
+    [LibraryImport(Lib)] internal static partial int OGR_G_ExportToWkt(IntPtr geometry, out IntPtr wkt);
+    [LibraryImport(Lib)] internal static partial void OGR_G_DestroyGeometry(IntPtr geometry);
+
+    private static int _resolverInstalled;
+
+    /// <summary>Installs the native library resolver for the "gdal" name (once per process).</summary>
+    internal static void InstallResolver()
+    {
+        if (Interlocked.Exchange(ref _resolverInstalled, 1) != 0) return;
+        NativeLibrary.SetDllImportResolver(typeof(GdalNative).Assembly, Resolve);
+    }
+
+    internal static IReadOnlyList<string> Candidates()
+    {
+        var list = new List<string>();
+        var env = Environment.GetEnvironmentVariable(GdalLibrary.LibraryEnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(env)) list.Add(env);
+        list.AddRange(["libgdal.so.32", "libgdal.so", "gdal.dll", "libgdal.dylib", "gdal"]);
+        return list;
+    }
+
+    private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? path)
+    {
+        if (name != Lib) return IntPtr.Zero;
+        foreach (var candidate in Candidates())
+            if (NativeLibrary.TryLoad(candidate, assembly, path, out var handle)) return handle;
+        throw new DllNotFoundException(
+            $"Could not load GDAL (tried {string.Join(", ", Candidates())}). Install libgdal (Debian: apt install libgdal32) " +
+            $"or set {GdalLibrary.LibraryEnvironmentVariable} to the full path of the GDAL shared library.");
+    }
+}
+
+/// <summary>GDALRasterIOExtraArg, version 1 layout.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct GdalRasterIOExtraArg
+{
+    public int Version;
+    public int ResampleAlg;
+    public IntPtr Progress;
+    public IntPtr ProgressData;
+    public int FloatingPointWindowValidity;
+    public double XOff, YOff, XSize, YSize;
+
+    public static GdalRasterIOExtraArg Create(GdalResampling resampling) => new() { Version = 1, ResampleAlg = (int)resampling };
+}
