@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SSL4Eco.Inference.Checkpoints;
@@ -128,9 +126,10 @@ public sealed class SeCoTrainer
         model.train();
         using var sgd = new MomentumSgd(model.TrainableParameters(), o.LearningRate, o.SgdMomentum, o.WeightDecay);
         long step = 0;
+        double secondsBefore = 0;
         if (o.Resume)
         {
-            step = TrainingCheckpoint.Load(ckptDir, model, sgd, o, dataset.Channels);
+            (step, secondsBefore) = TrainingCheckpoint.Load(ckptDir, model, sgd, o, dataset.Channels);
             _logger.LogInformation("Resumed from {Dir} at step {Step}.", ckptDir, step);
         }
         var log = new TrainingLog(Path.Combine(o.OutputDirectory, "log.csv"), step);
@@ -159,12 +158,12 @@ public sealed class SeCoTrainer
             if (!double.IsFinite(loss)) throw new InvalidOperationException($"The loss became {loss} at step {step + 1}; lower the learning rate.");
             step++;
             losses.Add(loss);
-            log.Append(step, epoch, loss, acc, sw.Elapsed.TotalSeconds);
+            log.Append(step, epoch, loss, acc, secondsBefore + sw.Elapsed.TotalSeconds);
             double rate = (step - startStep) / Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
             progress?.Report(new TrainingProgress(step, total, epoch, loss, rate, TimeSpan.FromSeconds((total - step) / Math.Max(rate, 1e-9))));
             if (step % o.CheckpointEvery == 0 || step == total)
             {
-                TrainingCheckpoint.Save(ckptDir, model, sgd, o, step, dataset.Channels);
+                TrainingCheckpoint.Save(ckptDir, model, sgd, o, step, dataset.Channels, secondsBefore + sw.Elapsed.TotalSeconds);
                 log.Flush();
                 TrainingLog.PlotLoss(log.Path, Path.Combine(o.OutputDirectory, "loss.png"));
             }

@@ -12,7 +12,7 @@ namespace SSL4Eco.Training.Trainer;
 /// </summary>
 internal static class TrainingCheckpoint
 {
-    public static void Save(string dir, SeCoModel model, MomentumSgd sgd, TrainingOptions o, long step, int channels)
+    public static void Save(string dir, SeCoModel model, MomentumSgd sgd, TrainingOptions o, long step, int channels, double seconds)
     {
         string parent = Path.GetDirectoryName(Path.GetFullPath(dir))!;
         string tmp = Path.Combine(parent, $".{Path.GetFileName(dir)}.tmp-{Environment.ProcessId}");
@@ -24,6 +24,7 @@ internal static class TrainingCheckpoint
         {
             ["format"] = "ssl4eco-train-checkpoint/1",
             ["step"] = step,
+            ["seconds"] = seconds,
             ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
             ["rng"] = new JsonObject { ["kind"] = "splitmix64, derived from (seed, epoch, step, sample)", ["next_step"] = step },
             ["channels"] = channels,
@@ -50,7 +51,7 @@ internal static class TrainingCheckpoint
         return JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"'{path}' is not a JSON object.");
     }
 
-    public static long Load(string dir, SeCoModel model, MomentumSgd sgd, TrainingOptions o, int channels)
+    public static (long Step, double Seconds) Load(string dir, SeCoModel model, MomentumSgd sgd, TrainingOptions o, int channels)
     {
         if (!Directory.Exists(dir)) throw new InvalidDataException($"Cannot resume: no checkpoint folder '{dir}'.");
         var state = ReadState(dir);
@@ -60,6 +61,6 @@ internal static class TrainingCheckpoint
         if (savedBatch != o.BatchSize) throw new InvalidDataException($"Cannot resume: the checkpoint was trained with batch size {savedBatch}, this run asks for {o.BatchSize}.");
         model.load(Path.Combine(dir, "model.bin"));
         using (var f = File.OpenRead(Path.Combine(dir, "optimizer.bin"))) sgd.Load(f);
-        return state["step"]!.GetValue<long>();
+        return (state["step"]!.GetValue<long>(), state["seconds"]?.GetValue<double>() ?? 0);
     }
 }
