@@ -1,0 +1,2 @@
+// Torch's RNG and thread count are process-wide: training tests must not interleave.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
