@@ -42,14 +42,14 @@ public class LinearHeadTests
         // One output row per task, by hand from the definition: softmax / sigmoid / z·std + mean.
         var x = new float[] { 1, 0, 0, 0, 0 };
         var cls = Make(TaskType.Classification).Predict(x, 1);
-        Assert.Equal(1.0, cls.Sum(), 5);
+        Assert.Equal(1.0, cls.Sum(), 1e-5);
         var z = Make(TaskType.MultiLabel).Logits(x, 1);
         var ml = Make(TaskType.MultiLabel).Predict(x, 1);
-        for (int j = 0; j < 3; j++) Assert.Equal(1 / (1 + Math.Exp(-z[j])), ml[j], 5);
+        for (int j = 0; j < 3; j++) Assert.Equal(1 / (1 + Math.Exp(-z[j])), ml[j], 1e-5);
         var reg = Make(TaskType.Regression);
         var zr = reg.Logits(x, 1);
         var pr = reg.Predict(x, 1);
-        for (int j = 0; j < 3; j++) Assert.Equal(zr[j] * reg.TargetStd.Span[j] + reg.TargetMean.Span[j], pr[j], 5);
+        for (int j = 0; j < 3; j++) Assert.Equal(zr[j] * reg.TargetStd.Span[j] + reg.TargetMean.Span[j], pr[j], 1e-5);
     }
 
     [Fact]
