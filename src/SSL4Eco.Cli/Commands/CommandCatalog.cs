@@ -11,5 +11,8 @@ internal static class CommandCatalog
         EmbedCommand.Create(),
         InfoCommand.Create(),
         ModelsCommand.Create(),
+        ProbeCommand.Create(),
+        MetricsCommand.Create(),
+        SearchCommand.Create(),
     ];
 }

@@ -1,0 +1,89 @@
+using System.CommandLine;
+using SSL4Eco.Cli.Reports;
+using SSL4Eco.Inference.Evaluation;
+using SSL4Eco.Inference.Geo.Tables;
+using SSL4Eco.Inference.Heads;
+
+namespace SSL4Eco.Cli.Commands;
+
+/// <summary>
+/// <c>ssl4eco probe --embeddings X [X2 …] --labels Y --task …</c>: the paper's frozen-embedding protocol (K folds, linear
+/// probe / k-NN / ridge), several embedding files side by side, reports as JSON, Markdown and plots, and the trained head.
+/// </summary>
+internal static class ProbeCommand
+{
+    public static Command Create()
+    {
+        var embeddings = new Option<FileInfo[]>("--embeddings", "-e") { Description = "Embedding tables (.npy [N, D], .csv, .parquet from 'ssl4eco embed' or 'map'); several are compared in one report.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var labels = new Option<FileInfo>("--labels", "-y") { Description = "Labels: .npy, or .csv with an id column (rows matched to the embeddings' ids when both have them).", Required = true };
+        var task = new Option<TaskType>("--task") { Description = "Classification | MultiLabel | Regression | Distribution.", Required = true };
+        var method = new Option<ProbeMethod>("--method") { Description = "Linear (AdamW probe), Knn (cosine, softmax(sim/0.07)) or Ridge (closed form, regression).", DefaultValueFactory = _ => ProbeMethod.Linear };
+        var k = new Option<int>("--k") { Description = "Neighbours for k-NN.", DefaultValueFactory = _ => 20 };
+        var folds = new Option<int>("--folds") { Description = "Cross-validation folds (stratified for classification; seed 42).", DefaultValueFactory = _ => 10 };
+        var seed = new Option<int>("--seed") { Description = "Seed of folds and training.", DefaultValueFactory = _ => 42 };
+        var idColumn = new Option<string>("--id-column") { Description = "Id column of a CSV label file.", DefaultValueFactory = _ => "id" };
+        var report = new Option<FileInfo?>("--report") { Description = "Report path (.json); a .md and PNG plots are written beside it." };
+        var saveHead = new Option<FileInfo?>("--save-head") { Description = "Train the head on all rows of the first embedding file and save it (JSON) for 'embed'/'map' or the library." };
+        var command = new Command("probe", "Evaluate frozen embeddings with the paper's protocol (linear probe, k-NN or ridge; K folds; mean ± std).")
+            { embeddings, labels, task, method, k, folds, seed, idColumn, report, saveHead };
+        command.SetAction((parse, ct) => CliRunner.RunAsync(async token =>
+        {
+            var t = parse.GetValue(task);
+            var labelFile = parse.GetValue(labels)!;
+            var labelSet = labelFile.Extension.Equals(".csv", StringComparison.OrdinalIgnoreCase)
+                ? LabelSet.FromCsv(labelFile.FullName, t, parse.GetValue(idColumn)!)
+                : LabelSet.FromNpy(labelFile.FullName, t);
+            var sets = new List<EmbeddingSet>();
+            foreach (var f in parse.GetValue(embeddings)!)
+            {
+                var table = await EmbeddingTable.ReadAsync(f.FullName, token).ConfigureAwait(false);
+                sets.Add(new EmbeddingSet(Path.GetFileNameWithoutExtension(f.Name), Align(table, labelSet, f.Name), table.Dimension));
+            }
+            var options = new ProbeEvaluationOptions
+            {
+                Method = parse.GetValue(method),
+                Folds = parse.GetValue(folds),
+                Seed = parse.GetValue(seed),
+                KnnK = parse.GetValue(k),
+            };
+            var result = ProbeEvaluation.Run(sets, labelSet, options, new Progress<string>(m => Console.Error.WriteLine(m)), token);
+            Console.WriteLine(result.ToMarkdown());
+            if (parse.GetValue(report) is { } r)
+            {
+                result.SaveJson(r.FullName);
+                result.SaveMarkdown(Path.ChangeExtension(r.FullName, ".md"));
+                var plots = ReportPlots.SaveAll(result, r.DirectoryName ?? ".");
+                Console.WriteLine($"wrote {r.FullName}, {Path.ChangeExtension(r.Name, ".md")} and {plots.Count} plot(s)");
+            }
+            if (parse.GetValue(saveHead) is { } h)
+            {
+                var first = sets[0];
+                var targets = labelSet.Values.Span;
+                int outputs = labelSet.Outputs;
+                LinearHead head = options.Method == ProbeMethod.Ridge
+                    ? RidgeRegression.Fit(first.Data.Span, first.Dim, targets, outputs, options.RidgeAlpha, labelSet.OutputNames, token)
+                    : new LinearProbeTrainer(options.Probe).Fit(first.Data.Span, first.Dim, targets, outputs, labelSet.OutputNames, cancellationToken: token);
+                head.Save(h.FullName);
+                Console.WriteLine($"wrote head {h.FullName} ({head.Task}, {head.Outputs} outputs, trained on {first.Count} rows of {first.Name})");
+            }
+            return 0;
+        }, ct));
+        return command;
+    }
+
+    /// <summary>The table's rows in the label set's order when both carry ids; else as is (row counts must match).</summary>
+    private static float[] Align(EmbeddingTable table, LabelSet labels, string name)
+    {
+        if (labels.Ids is null || !labels.Ids.All(new HashSet<string>(table.Ids).Contains))
+        {
+            if (table.Rows != labels.Count)
+                throw new ArgumentException($"{name} has {table.Rows} rows but the labels have {labels.Count}.");
+            return table.Values;
+        }
+        var row = new Dictionary<string, int>();
+        for (int i = 0; i < table.Rows; i++) row.TryAdd(table.Ids[i], i);
+        var aligned = new float[labels.Count * table.Dimension];
+        for (int i = 0; i < labels.Count; i++) table.Row(row[labels.Ids[i]]).CopyTo(aligned.AsSpan(i * table.Dimension));
+        return aligned;
+    }
+}

@@ -1,0 +1,83 @@
+using System.Text.Json;
+using SSL4Eco.Inference.Arrays;
+using SSL4Eco.Inference.Tests.Oracle;
+
+namespace SSL4Eco.Cli.Tests.Commands;
+
+[Collection(CliCollection.Name)]
+public sealed class EvaluationCommandTests
+{
+    [Fact]
+    public void Metrics_Classification_EqualsScikitLearn()
+    {
+        using var dir = new TempDir();
+        var sk = PythonOracle.Run("""
+import numpy as np, sys, json
+from sklearn.metrics import accuracy_score, f1_score, average_precision_score
+rng = np.random.default_rng(0)
+y = rng.integers(0, 4, 200); s = rng.random((200, 4)); s /= s.sum(1, keepdims=True)
+np.save(sys.argv[1] + '/y.npy', y); np.save(sys.argv[1] + '/s.npy', s.astype(np.float32))
+p = s.argmax(1); oh = np.eye(4)[y]
+print(json.dumps({'accuracy': accuracy_score(y, p), 'f1_macro': f1_score(y, p, average='macro'),
+  'f1_weighted': f1_score(y, p, average='weighted'), 'map_macro': average_precision_score(oh, s.astype(np.float32), average='macro')}))
+""", dir.Path);
+        var (exit, stdout, stderr) = CliHarness.Run("metrics", "--task", "Classification", "--y-true", dir.File("y.npy"), "--y-score", dir.File("s.npy"));
+        Assert.True(exit == 0, stderr);
+        using var ours = JsonDocument.Parse(stdout);
+        using var theirs = JsonDocument.Parse(sk);
+        foreach (var p in theirs.RootElement.EnumerateObject())
+            Assert.Equal(p.Value.GetDouble(), ours.RootElement.GetProperty(p.Name).GetDouble(), 1e-6);
+    }
+
+    [Fact]
+    public void Metrics_RowCountMismatch_IsAClearError()
+    {
+        using var dir = new TempDir();
+        NpyFile.Write(dir.File("y.npy"), new float[] { 0, 1, 1 }, 3);
+        NpyFile.Write(dir.File("s.npy"), new float[] { 0.1f, 0.9f, 0.8f, 0.2f }, 2, 2);
+        var (exit, _, stderr) = CliHarness.Run("metrics", "--task", "Classification", "--y-true", dir.File("y.npy"), "--y-score", dir.File("s.npy"));
+        Assert.Equal(1, exit);
+        Assert.Contains("row counts must match", stderr);
+    }
+
+    [Fact]
+    public void Probe_LinearlySeparableData_ScoresHigh_WritesReportAndHead_AndSearchFindsSelf()
+    {
+        using var dir = new TempDir();
+        var rng = new Random(4);
+        int n = 300, d = 16;
+        var x = new float[n * d];
+        var y = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            y[i] = i % 3;
+            for (int j = 0; j < d; j++) x[i * d + j] = (float)(rng.NextDouble() - 0.5) + (j == (int)y[i] ? 3f : 0f);
+        }
+        NpyFile.Write(dir.File("x.npy"), x, n, d);
+        NpyFile.Write(dir.File("y.npy"), y, n);
+        var (exit, stdout, stderr) = CliHarness.Run("probe", "-e", dir.File("x.npy"), "-y", dir.File("y.npy"), "--task", "Classification",
+            "--folds", "3", "--report", dir.File("report.json"), "--save-head", dir.File("head.json"));
+        Assert.True(exit == 0, stderr);
+        Assert.True(File.Exists(dir.File("report.json")) && File.Exists(dir.File("report.md")) && File.Exists(dir.File("head.json")));
+        Assert.NotEmpty(Directory.GetFiles(dir.Path, "*.png"));
+        using var report = JsonDocument.Parse(File.ReadAllText(dir.File("report.json")));
+        Assert.Contains("f1_macro", report.RootElement.GetRawText());
+
+        (exit, stdout, stderr) = CliHarness.Run("search", "--index", dir.File("x.npy"), "--query", "row:5", "--top", "3");
+        Assert.True(exit == 0, stderr);
+        var first = stdout.Split('\n')[1].Split('\t');
+        Assert.Equal("5", first[2].Trim());
+        Assert.Equal(1.0, double.Parse(first[1], System.Globalization.CultureInfo.InvariantCulture), 5);
+    }
+
+    [Fact]
+    public void Probe_MismatchedRows_IsAClearError()
+    {
+        using var dir = new TempDir();
+        NpyFile.Write(dir.File("x.npy"), new float[20], 5, 4);
+        NpyFile.Write(dir.File("y.npy"), new float[] { 0, 1, 0 }, 3);
+        var (exit, _, stderr) = CliHarness.Run("probe", "-e", dir.File("x.npy"), "-y", dir.File("y.npy"), "--task", "Classification");
+        Assert.Equal(1, exit);
+        Assert.Contains("5 rows", stderr);
+    }
+}
