@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SSL4Eco.Inference.Conversion;
+using SSL4Eco.Inference.Heads;
 using SSL4Eco.Inference.Models;
 
 namespace SSL4Eco.Cli.Commands;
@@ -11,14 +12,32 @@ internal static class ConvertCommand
     {
         var checkpoint = new Argument<FileInfo>("checkpoint") { Description = "PyTorch checkpoint: official SSL4Eco .ckpt, TorchGeo .pth, or a MoCo-style state dict." };
         var output = new Option<FileInfo>("--output", "-o") { Description = "ONNX file to write (written to a temporary file, renamed on success).", Required = true };
+        var head = new Option<FileInfo?>("--head") { Description = "Append a trained head (JSON from 'ssl4eco probe --save-head'): the model then outputs 'embedding' and 'prediction'." };
         var contract = new ContractOptions();
-        var command = new Command("convert", "Convert a PyTorch checkpoint into a self-describing ONNX encoder (pure .NET; the checkpoint's code is never executed).") { checkpoint, output };
+        var command = new Command("convert", "Convert a PyTorch checkpoint into a self-describing ONNX encoder (pure .NET; the checkpoint's code is never executed).") { checkpoint, output, head };
         contract.AddTo(command);
         command.SetAction((parse, ct) => CliRunner.RunAsync(token =>
         {
             var src = parse.GetValue(checkpoint)!;
             var dst = parse.GetValue(output)!;
-            var result = CheckpointConverter.Convert(src.FullName, dst.FullName, contract.Read(parse), cancellationToken: token);
+            var headFile = parse.GetValue(head);
+            var linearHead = headFile is null ? null : LinearHead.Load(headFile.FullName);
+            var encoderPath = linearHead is null ? dst.FullName : dst.FullName + ".encoder.tmp";
+            ConversionResult result;
+            try
+            {
+                result = CheckpointConverter.Convert(src.FullName, encoderPath, contract.Read(parse), cancellationToken: token);
+                if (linearHead is not null)
+                {
+                    HeadOnnxFusion.Append(encoderPath, linearHead, dst.FullName);
+                    result = result with { OnnxPath = dst.FullName };
+                    Console.WriteLine($"appended head {headFile!.Name} ({linearHead.Task}, {linearHead.Outputs} outputs) as output 'prediction'");
+                }
+            }
+            finally
+            {
+                if (linearHead is not null && File.Exists(encoderPath)) File.Delete(encoderPath);
+            }
             var c = result.Contract;
             Console.WriteLine($"wrote {result.OnnxPath}");
             Console.WriteLine($"  layout {result.Layout}, {c.Channels} bands ({string.Join(",", c.Bands)}), x = DN / {c.Scaling.Divisor}, {ModelContract.SpatialName(c.Spatial)} {c.InputSize}, embedding {c.EmbeddingDim}");

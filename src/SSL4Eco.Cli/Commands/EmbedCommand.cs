@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SSL4Eco.Inference.Geo.Rasters;
 using SSL4Eco.Inference.Geo.Tables;
+using SSL4Eco.Inference.Heads;
 using SSL4Eco.Inference.Preprocessing;
 
 namespace SSL4Eco.Cli.Commands;
@@ -13,13 +14,20 @@ internal static class EmbedCommand
         var files = new Argument<FileInfo[]>("files") { Description = "Patch rasters (GeoTIFF or any GDAL format), one patch each.", Arity = ArgumentArity.OneOrMore };
         var output = new Option<FileInfo>("--output", "-o") { Description = "Embeddings: .npy (float32 [N, D], rows in input order), .csv or .parquet.", Required = true };
         var bands = new Option<string?>("--bands") { Description = "Band names of the files, in file order, when the files carry no band descriptions (e.g. B2,B3,B4,B8)." };
+        var head = new Option<FileInfo?>("--head") { Description = "A trained head (JSON from 'ssl4eco probe --save-head'); its predictions are written to --predictions." };
+        var predictions = new Option<FileInfo?>("--predictions") { Description = "Where to write the head's predictions [N, outputs] (.npy, .csv, .parquet)." };
         var encoder = new EncoderCliOptions();
-        var command = new Command("embed", "Embed patch files with the encoder; each file is one patch (centre crop / upscale as the model was trained).") { files, output, bands };
+        var command = new Command("embed", "Embed patch files with the encoder; each file is one patch (centre crop / upscale as the model was trained).") { files, output, bands, head, predictions };
         encoder.AddTo(command);
         command.SetAction((parse, ct) => CliRunner.RunAsync(async token =>
         {
             var inputs = parse.GetValue(files)!;
             var outPath = parse.GetValue(output)!.FullName;
+            var headFile = parse.GetValue(head);
+            var predictionFile = parse.GetValue(predictions);
+            if ((headFile is null) != (predictionFile is null))
+                throw new ArgumentException("--head and --predictions go together.");
+            var linearHead = headFile is null ? null : LinearHead.Load(headFile.FullName);
             var bandNames = parse.GetValue(bands)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             using var model = await encoder.OpenAsync(parse, token).ConfigureAwait(false);
             int dim = model.Contract.EmbeddingDim, batch = model.Options.BatchSize;
@@ -35,6 +43,13 @@ internal static class EmbedCommand
             var table = new EmbeddingTable(inputs.Select(f => f.Name).ToArray(), values, dim);
             await table.WriteAsync(outPath, token).ConfigureAwait(false);
             Console.WriteLine($"wrote {outPath} ({inputs.Length} x {dim}, model {model.Contract.ModelId}, provider {model.ActiveProvider})");
+            if (linearHead is not null)
+            {
+                if (linearHead.InputDim != dim) throw new ArgumentException($"The head takes {linearHead.InputDim}-d embeddings; the model gives {dim}.");
+                var predicted = new EmbeddingTable(table.Ids, linearHead.Predict(values, inputs.Length), linearHead.Outputs);
+                await predicted.WriteAsync(predictionFile!.FullName, token).ConfigureAwait(false);
+                Console.WriteLine($"wrote {predictionFile.FullName} ({linearHead.Task}: {string.Join(",", linearHead.OutputNames)})");
+            }
             return 0;
         }, ct));
         return command;

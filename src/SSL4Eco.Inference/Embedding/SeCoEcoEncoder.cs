@@ -103,10 +103,13 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
 
     private static (string[] Inputs, string[] Outputs, long[] OutputTail, int FixedBatch) CheckShapes(InferenceSession session, ModelContract contract)
     {
-        if (session.InputMetadata.Count != 1 || session.OutputMetadata.Count != 1)
-            throw new ModelMetadataException($"The encoder must have one input and one output; the ONNX model has {session.InputMetadata.Count} inputs ({string.Join(", ", session.InputMetadata.Keys)}) and {session.OutputMetadata.Count} outputs ({string.Join(", ", session.OutputMetadata.Keys)}).");
+        // One input; one output, or several of which 'embedding' is used (an encoder with an appended head also has 'prediction').
+        bool single = session.OutputMetadata.Count == 1;
+        if (session.InputMetadata.Count != 1 || (!single && !session.OutputMetadata.ContainsKey(Onnx.ResNet50OnnxExporter.EmbeddingName)))
+            throw new ModelMetadataException($"The encoder must have one input and one output (or an '{Onnx.ResNet50OnnxExporter.EmbeddingName}' output); the ONNX model has {session.InputMetadata.Count} inputs ({string.Join(", ", session.InputMetadata.Keys)}) and {session.OutputMetadata.Count} outputs ({string.Join(", ", session.OutputMetadata.Keys)}).");
         var (inName, inMeta) = session.InputMetadata.First();
-        var (outName, outMeta) = session.OutputMetadata.First();
+        var (outName, outMeta) = single ? session.OutputMetadata.First()
+            : session.OutputMetadata.First(kv => kv.Key == Onnx.ResNet50OnnxExporter.EmbeddingName);
         int c = contract.Channels, s = contract.InputSize, d = contract.EmbeddingDim;
         string Shape(int[] dims) => "[" + string.Join(", ", dims.Select(x => x < 0 ? "?" : x.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]";
         var i = inMeta.Dimensions;
