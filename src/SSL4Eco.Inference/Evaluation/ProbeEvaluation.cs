@@ -24,8 +24,12 @@ public sealed class EmbeddingSet
     private readonly float[] _data;
 
     /// <summary>Creates a set, checking the shape and that every value is finite.</summary>
-    /// <exception cref="ArgumentException">The data is empty, not rows of <paramref name="dim"/>, or holds NaN/∞.</exception>
-    public EmbeddingSet(string name, ReadOnlySpan<float> data, int dim)
+    /// <param name="name">The set's name in reports.</param>
+    /// <param name="data">Row-major [N, dim] embeddings (copied).</param>
+    /// <param name="dim">Embedding dimension.</param>
+    /// <param name="ids">Optional unique sample ids, one per row; with label ids, rows are matched by id.</param>
+    /// <exception cref="ArgumentException">The data is empty, not rows of <paramref name="dim"/>, holds NaN/∞, or ids are wrong.</exception>
+    public EmbeddingSet(string name, ReadOnlySpan<float> data, int dim, IReadOnlyList<string>? ids = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         if (dim <= 0) throw new ArgumentOutOfRangeException(nameof(dim), dim, "The embedding dimension must be positive.");
@@ -34,6 +38,34 @@ public sealed class EmbeddingSet
         for (int i = 0; i < data.Length; i++)
             if (!float.IsFinite(data[i])) throw new ArgumentException($"Embedding set '{name}' holds {data[i]} at row {i / dim}, column {i % dim}.", nameof(data));
         Name = name; Dim = dim; Count = data.Length / dim; _data = data.ToArray();
+        if (ids != null)
+        {
+            if (ids.Count != Count) throw new ArgumentException($"Embedding set '{name}' has {ids.Count} ids for {Count} rows.", nameof(ids));
+            if (ids.Distinct(StringComparer.Ordinal).Count() != Count) throw new ArgumentException($"Embedding set '{name}' has duplicate ids.", nameof(ids));
+            Ids = ids.ToArray();
+        }
+    }
+
+    /// <summary>Sample ids, one per row, or null.</summary>
+    public IReadOnlyList<string>? Ids { get; }
+
+    /// <summary>
+    /// This set's rows in the order of <paramref name="ids"/> (when both this set and the labels have ids), else
+    /// this set unchanged.
+    /// </summary>
+    /// <exception cref="ArgumentException">A label id has no embedding row.</exception>
+    internal EmbeddingSet AlignTo(IReadOnlyList<string>? ids)
+    {
+        if (ids is null || Ids is null) return this;
+        var row = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < Ids.Count; i++) row[Ids[i]] = i;
+        var data = new float[ids.Count * Dim];
+        for (int i = 0; i < ids.Count; i++)
+        {
+            if (!row.TryGetValue(ids[i], out int r)) throw new ArgumentException($"Label id '{ids[i]}' has no row in embedding set '{Name}'.");
+            _data.AsSpan(r * Dim, Dim).CopyTo(data.AsSpan(i * Dim, Dim));
+        }
+        return new EmbeddingSet(Name, data, Dim, ids);
     }
 
     /// <summary>The set's name in reports.</summary>
@@ -49,12 +81,15 @@ public sealed class EmbeddingSet
     public ReadOnlyMemory<float> Data => _data;
 
     /// <summary>Reads a [N, D] <c>.npy</c> file; the name defaults to the file name without extension.</summary>
+    /// <param name="path">The .npy file.</param>
+    /// <param name="name">Name in reports.</param>
+    /// <param name="ids">Optional sample ids, one per row.</param>
     /// <exception cref="InvalidDataException">The array is not 2-D, is empty, or holds NaN/∞.</exception>
-    public static EmbeddingSet FromNpy(string path, string? name = null)
+    public static EmbeddingSet FromNpy(string path, string? name = null, IReadOnlyList<string>? ids = null)
     {
         var (data, shape) = NpyFile.ReadSingle(path);
         if (shape.Length != 2) throw new InvalidDataException($"Embeddings in '{path}' must be [N, D], got [{string.Join(", ", shape)}].");
-        try { return new EmbeddingSet(name ?? Path.GetFileNameWithoutExtension(path), data, shape[1]); }
+        try { return new EmbeddingSet(name ?? Path.GetFileNameWithoutExtension(path), data, shape[1], ids); }
         catch (ArgumentException e) { throw new InvalidDataException($"Embeddings in '{path}': {e.Message}", e); }
     }
 }
@@ -100,7 +135,10 @@ public sealed class ProbeEvaluationOptions
 public static class ProbeEvaluation
 {
     /// <summary>Runs the evaluation.</summary>
-    /// <param name="embeddings">One or more embedding sets, each with one row per label row (same order).</param>
+    /// <param name="embeddings">
+    /// One or more embedding sets, each with one row per label row: matched by id when both the set and the labels
+    /// have ids, otherwise by row order.
+    /// </param>
     /// <param name="labels">The labels.</param>
     /// <param name="options">Settings (defaults when null).</param>
     /// <param name="progress">Receives a line per fold.</param>
@@ -116,6 +154,7 @@ public static class ProbeEvaluation
         ArgumentNullException.ThrowIfNull(labels);
         options ??= new ProbeEvaluationOptions();
         if (embeddings.Count == 0) throw new ArgumentException("Give at least one embedding set.", nameof(embeddings));
+        embeddings = embeddings.Select(e => e.AlignTo(labels.Ids)).ToArray();
         foreach (var e in embeddings)
             if (e.Count != labels.Count)
                 throw new ArgumentException($"Embedding set '{e.Name}' has {e.Count} rows but there are {labels.Count} label rows.", nameof(embeddings));

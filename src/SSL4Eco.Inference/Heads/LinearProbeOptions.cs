@@ -47,6 +47,9 @@ public sealed class LinearProbeOptions
     /// <summary>Multi-label only: per-label positive weights (as <c>BCEWithLogitsLoss(pos_weight=…)</c>).</summary>
     public IReadOnlyList<float>? PositiveWeights { get; set; }
 
+    /// <summary>Test hook: initial [outputs, D] weights and [outputs] bias instead of the seeded uniform initialisation.</summary>
+    internal (float[] Weight, float[] Bias)? InitialParameters { get; set; }
+
     /// <summary>Checks every setting against <paramref name="outputs"/> classes/labels/targets.</summary>
     /// <exception cref="ArgumentException">A setting is out of range; the message names it.</exception>
     public void Validate(int outputs)

@@ -98,6 +98,7 @@ public sealed class LinearProbeTrainer
         float bound = 1f / MathF.Sqrt(dim);
         for (int i = 0; i < w.Length; i++) w[i] = (float)(rng.NextDouble() * 2 - 1) * bound;
         for (int i = 0; i < b.Length; i++) b[i] = (float)(rng.NextDouble() * 2 - 1) * bound;
+        if (o.InitialParameters is { } init) { init.Weight.CopyTo(w, 0); init.Bias.CopyTo(b, 0); }
         var mw = new float[w.Length]; var vw = new float[w.Length]; var gw = new float[w.Length];
         var mb = new float[k]; var vb = new float[k]; var gb = new float[k];
         var bestW = (float[])w.Clone(); var bestB = (float[])b.Clone();

@@ -50,6 +50,23 @@ public class ProbeEvaluationTests
     }
 
     [Fact]
+    public void Embedding_rows_are_matched_to_labels_by_id()
+    {
+        var (good, _, labels) = Data();
+        var ids = Enumerable.Range(0, N).Select(i => $"s{i}").ToArray();
+        var withIds = new LabelSet(labels.Task, labels.Values.Span, labels.OutputNames, ids);
+        var perm = Enumerable.Range(0, N).Reverse().ToArray();
+        var shuffled = new float[N * D];
+        for (int i = 0; i < N; i++) good.Data.Span.Slice(perm[i] * D, D).CopyTo(shuffled.AsSpan(i * D, D));
+        var opts = new ProbeEvaluationOptions { Method = ProbeMethod.Knn, Folds = 3 };
+        var expected = ProbeEvaluation.Run([good], labels, opts).ToJson();
+        var actual = ProbeEvaluation.Run([new EmbeddingSet("good", shuffled, D, perm.Select(i => ids[i]).ToArray())], withIds, opts).ToJson();
+        Assert.Equal(expected, actual);
+        var missing = new EmbeddingSet("good", good.Data.Span, D, ids.Select(i => i == "s7" ? "x" : i).ToArray());
+        Assert.Contains("'s7' has no row", Assert.Throws<ArgumentException>(() => ProbeEvaluation.Run([missing], withIds, opts)).Message);
+    }
+
+    [Fact]
     public void Stratified_folds_balance_classes_and_partition_rows()
     {
         var y = Enumerable.Range(0, 103).Select(i => (float)(i < 70 ? 0 : i < 95 ? 1 : 2)).ToArray();

@@ -222,3 +222,55 @@ np.save(sys.argv[6], np.concatenate([[loss.item()], z.grad.numpy().ravel()]))
         public void Report(ProbeEpoch value) => list.Add(value);
     }
 }
+
+/// <summary>The optimiser against torch.optim.AdamW (defaults, weight decay on weight and bias) step by step.</summary>
+public class AdamWParityTests
+{
+    [Theory]
+    [InlineData(TaskType.Classification)]
+    [InlineData(TaskType.MultiLabel)]
+    public void Full_batch_steps_match_torch_adamw(TaskType task)
+    {
+        const int n = 40, d = 6, k = 3, steps = 4;
+        var rng = new Random(31);
+        var x = Enumerable.Range(0, n * d).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var y = task == TaskType.Classification
+            ? Enumerable.Range(0, n).Select(i => (float)(i % k)).ToArray()
+            : Enumerable.Range(0, n * k).Select(_ => (float)rng.Next(2)).ToArray();
+        var w0 = Enumerable.Range(0, k * d).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+        var b0 = Enumerable.Range(0, k).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+        var epochs = new List<ProbeEpoch>();
+        // Full batch: one AdamW step per epoch; validating on the training rows with a high lr makes every epoch the best one.
+        var opts = new LinearProbeOptions { Task = task, BatchSize = n, MaxEpochs = steps, LearningRate = 0.05, InitialParameters = (w0, b0) };
+        var head = new LinearProbeTrainer(opts).Fit(x, y, x, y, d, k, progress: new Collect(epochs));
+        Assert.All(epochs, e => Assert.Equal(e.Epoch, e.BestEpoch));
+
+        using var dir = new TempDir();
+        NpyFile.Write(dir.File("x.npy"), x, n, d);
+        NpyFile.Write(dir.File("y.npy"), y, n, task == TaskType.Classification ? 1 : k);
+        NpyFile.Write(dir.File("w.npy"), w0, k, d);
+        NpyFile.Write(dir.File("b.npy"), b0, k);
+        PythonOracle.Run($"""
+import torch, numpy as np
+torch.set_num_threads(2)
+x, y = torch.tensor(np.load(sys.argv[1])), torch.tensor(np.load(sys.argv[2]))
+lin = torch.nn.Linear({d}, {k})
+with torch.no_grad():
+    lin.weight.copy_(torch.tensor(np.load(sys.argv[3]))); lin.bias.copy_(torch.tensor(np.load(sys.argv[4])))
+opt = torch.optim.AdamW(lin.parameters(), lr=0.05)
+loss_fn = torch.nn.CrossEntropyLoss() if sys.argv[6] == 'Classification' else torch.nn.BCEWithLogitsLoss()
+target = y[:, 0].long() if sys.argv[6] == 'Classification' else y
+for _ in range({steps}):
+    opt.zero_grad(); loss_fn(lin(x), target).backward(); opt.step()
+np.save(sys.argv[5], np.concatenate([lin.weight.detach().numpy().ravel(), lin.bias.detach().numpy()]).astype(np.float64))
+""", dir.File("x.npy"), dir.File("y.npy"), dir.File("w.npy"), dir.File("b.npy"), dir.File("out.npy"), task.ToString());
+        var (expected, _) = NpyFile.ReadDouble(dir.File("out.npy"));
+        var ours = head.Weight.ToArray().Concat(head.Bias.ToArray()).ToArray();
+        for (int i = 0; i < ours.Length; i++) Assert.True(Math.Abs(expected[i] - ours[i]) <= 1e-5, $"param[{i}]: torch {expected[i]}, ours {ours[i]}");
+    }
+
+    private sealed class Collect(List<ProbeEpoch> list) : IProgress<ProbeEpoch>
+    {
+        public void Report(ProbeEpoch value) => list.Add(value);
+    }
+}
