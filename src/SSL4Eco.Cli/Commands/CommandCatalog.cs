@@ -10,6 +10,7 @@ internal static class CommandCatalog
         ConvertCommand.Create(),
         EmbedCommand.Create(),
         InfoCommand.Create(),
+        CheckScalingCommand.Create(),
         ModelsCommand.Create(),
         ProbeCommand.Create(),
         MetricsCommand.Create(),
