@@ -70,7 +70,9 @@ internal static class GeoParquetMapWriter
             await rg.WriteAsync<int>(col, keep.Select(i => i % map.Columns).ToArray(), null, null, ct).ConfigureAwait(false);
             await rg.WriteAsync(date, keep.Select(_ => dateText!).ToArray()).ConfigureAwait(false);
             await rg.WriteAsync<double>(valid, keep.Select(i => map.ValidFraction[i]).ToArray(), null, null, ct).ConfigureAwait(false);
-            await rg.WriteAsync<float>(element, flat, rep, null, ct).ConfigureAwait(false);
+            var def = new int[flat.Length];
+            Array.Fill(def, element.MaxDefinitionLevel);
+            await rg.WriteAllPartsAsync<float>(element, flat, def, rep, ct).ConfigureAwait(false);
         });
     }
 }
