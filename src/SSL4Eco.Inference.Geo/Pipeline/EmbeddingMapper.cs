@@ -1,0 +1,217 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SSL4Eco.Inference.Embedding;
+using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Inference.Geo.Outputs;
+using SSL4Eco.Inference.Geo.Tiling;
+using SSL4Eco.Inference.Preprocessing;
+
+namespace SSL4Eco.Inference.Geo.Pipeline;
+
+/// <summary>
+/// Turns a raster into an embedding map: tile grid → readers (one GDAL dataset each) → batched <see cref="IEmbeddingModel.EmbedBatch"/>
+/// → a writer that records every finished tile in a resume state → final outputs (COG, npy + JSON, GeoParquet), each written to a
+/// temporary path and renamed on success.
+/// </summary>
+/// <remarks>
+/// Thread-safe: every call is independent (two concurrent runs must use different output prefixes). Stages are connected by
+/// bounded channels of <see cref="MapRequest.QueueCapacity"/> tiles, so memory stays bounded whatever the raster size.
+/// Cancellation stops the run after flushing finished tiles; rerunning the same request resumes without recomputing them, and
+/// the final files are byte-identical to an uninterrupted run. When a batch throws, its tiles are logged as failed, written as
+/// nodata, and left pending so a rerun retries them; the other tiles are kept.
+/// </remarks>
+public static class EmbeddingMapper
+{
+    /// <summary>Software version recorded in output metadata.</summary>
+    public static string SoftwareVersion { get; } =
+        typeof(EmbeddingMapper).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    /// <summary>Runs the map; see the type remarks.</summary>
+    /// <exception cref="ArgumentException">The request is invalid (message names the option).</exception>
+    /// <exception cref="GdalException">The input cannot be opened or read.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; the resume state is kept.</exception>
+    public static async Task<MapResult> RunAsync(MapRequest request, IEmbeddingModel model, IProgress<MapProgress>? progress = null,
+        ILogger? logger = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(model);
+        request.Validate();
+        model.Contract.Validate();
+        logger ??= NullLogger.Instance;
+        var outDir = Path.GetDirectoryName(Path.GetFullPath(request.OutputPrefix));
+        if (outDir is not null) Directory.CreateDirectory(outDir);
+
+        int dim = model.Contract.EmbeddingDim;
+        int tileSize = request.TileSize ?? model.Contract.InputSize;
+        TileGrid grid;
+        string wkt;
+        string[] bandNames;
+        DateOnly? date;
+        bool harmonized;
+        using (var probe = new TileReader(request))
+        {
+            bandNames = [.. probe.BandNames];
+            date = probe.Date;
+            harmonized = probe.Harmonizes;
+        }
+        using (var ds = GdalDataset.Open(request.InputPath))
+        {
+            wkt = ds.ProjectionWkt;
+            NetTopologySuite.Geometries.Geometry? roi = null;
+            if (request.Roi is not null)
+            {
+                roi = TileGrid.ParseRoi(request.Roi);
+                if (request.RoiCrs is not null)
+                {
+                    using var from = GdalSpatialReference.FromUserInput(request.RoiCrs);
+                    using var to = ds.SpatialReference
+                        ?? throw new ArgumentException($"MapRequest.RoiCrs is set but '{request.InputPath}' has no CRS to reproject the ROI into.");
+                    roi = TileGrid.Reproject(roi, from, to);
+                }
+            }
+            grid = TileGrid.For(ds, tileSize, request.Stride, request.RoiWindow, roi);
+        }
+        var tiles = grid.Tiles().ToList();
+        int tileCount = grid.Rows * grid.Columns;
+        var fingerprint = MapState.Fingerprint(new
+        {
+            input = Path.GetFullPath(request.InputPath),
+            grid.RasterWidth, grid.RasterHeight, grid.TileSize, grid.Stride, grid.Rows, grid.Columns,
+            tiles = tiles.Count,
+            model = model.Contract.ModelId, model.Contract.Version, dim,
+            request.MinValidFraction, request.CloudMaskPath, request.Harmonize, request.Roi, request.RoiWindow,
+        });
+        using var state = MapState.Open(request.OutputPrefix, fingerprint, tileCount, dim, request.Resume);
+        int Index(Tile t) => t.Row * grid.Columns + t.Col;
+        var pending = tiles.Where(t => state.Status[Index(t)] == TileStatus.Pending).ToList();
+        int resumed = tiles.Count - pending.Count;
+        int completed = resumed, skipped = tiles.Count(t => state.Status[Index(t)] == TileStatus.NoData), failed = 0;
+        if (resumed > 0) logger.LogInformation("Resuming: {Resumed} of {Total} tiles already done.", resumed, tiles.Count);
+        progress?.Report(new MapProgress(completed, tiles.Count, skipped, failed, resumed));
+
+        var reads = Channel.CreateBounded<TileRead>(new BoundedChannelOptions(request.QueueCapacity) { SingleReader = true });
+        var results = Channel.CreateBounded<(TileRead Read, float[]? Embedding, bool Failed)>(
+            new BoundedChannelOptions(request.QueueCapacity) { SingleWriter = true, SingleReader = true });
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var ct = linked.Token;
+
+        var readers = Enumerable.Range(0, request.ReaderCount).Select(k => Task.Run(async () =>
+        {
+            using var reader = new TileReader(request);
+            for (int i = k; i < pending.Count; i += request.ReaderCount)
+            {
+                ct.ThrowIfCancellationRequested();
+                var t = pending[i];
+                var r = reader.Read(t, Index(t));
+                await reads.Writer.WriteAsync(r, ct);
+            }
+        }, ct)).ToArray();
+        var readersDone = Task.WhenAll(readers).ContinueWith(t => reads.Writer.TryComplete(t.Exception?.GetBaseException()), TaskScheduler.Default);
+
+        var embedder = Task.Run(async () =>
+        {
+            try
+            {
+                var batch = new List<TileRead>(request.BatchSize);
+                async Task Flush()
+                {
+                    if (batch.Count == 0) return;
+                    float[]? emb = null;
+                    try { emb = model.EmbedBatch(batch.Select(b => b.Patch!).ToList(), ct); }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        logger.LogError(e, "Embedding a batch of {Count} tiles failed (first tile row {Row}, col {Col}); they are written as nodata and retried on resume.",
+                            batch.Count, batch[0].Tile.Row, batch[0].Tile.Col);
+                    }
+                    if (emb is not null && emb.Length != batch.Count * dim)
+                        throw new InvalidOperationException($"The model returned {emb.Length} values for {batch.Count} patches; {batch.Count * dim} expected (EmbeddingDim {dim}).");
+                    for (int i = 0; i < batch.Count; i++)
+                        await results.Writer.WriteAsync((batch[i], emb?.AsSpan(i * dim, dim).ToArray(), emb is null), ct);
+                    batch.Clear();
+                }
+                await foreach (var r in reads.Reader.ReadAllAsync(ct))
+                {
+                    if (r.Patch is null) { await results.Writer.WriteAsync((r, null, false), ct); continue; }
+                    batch.Add(r);
+                    if (batch.Count == request.BatchSize) await Flush();
+                }
+                await Flush();
+                results.Writer.TryComplete();
+            }
+            catch (Exception e)
+            {
+                results.Writer.TryComplete(e);
+                throw;
+            }
+        }, ct);
+
+        var writer = Task.Run(async () =>
+        {
+            int sinceFlush = 0;
+            try
+            {
+                await foreach (var (r, emb, fail) in results.Reader.ReadAllAsync(CancellationToken.None))
+                {
+                    if (fail) failed++;
+                    else if (emb is null) { state.Record(r.Index, default, TileStatus.NoData, r.ValidFraction); skipped++; }
+                    else
+                    {
+                        if (emb.Any(v => !float.IsFinite(v)))
+                        {
+                            logger.LogError("The model returned NaN/Inf for tile row {Row}, col {Col}; written as nodata and retried on resume.", r.Tile.Row, r.Tile.Col);
+                            failed++;
+                        }
+                        else state.Record(r.Index, emb, TileStatus.Embedded, r.ValidFraction);
+                    }
+                    completed++;
+                    if (++sinceFlush >= request.BatchSize) { state.Flush(); sinceFlush = 0; }
+                    progress?.Report(new MapProgress(completed, tiles.Count, skipped, failed, resumed));
+                }
+            }
+            finally { state.Flush(); }
+        }, CancellationToken.None);
+
+        try
+        {
+            await Task.WhenAll(readersDone, embedder, writer).ConfigureAwait(false);
+            await Task.WhenAll(readers).ConfigureAwait(false);
+        }
+        catch
+        {
+            linked.Cancel();
+            reads.Writer.TryComplete();
+            try { await writer.ConfigureAwait(false); } catch (Exception e) when (e is OperationCanceledException or ChannelClosedException) { }
+            cancellationToken.ThrowIfCancellationRequested();
+            throw;
+        }
+
+        var map = new EmbeddingMap(grid, wkt, dim, state.ReadAll(request.NoDataValue), state.ValidFraction, [.. state.Status.Select(s => s != TileStatus.Embedded)],
+            request.NoDataValue, bandNames, date, MetadataFor(request, model, bandNames, date, harmonized));
+        var files = new List<string>();
+        if (request.Outputs.HasFlag(MapOutputs.Cog)) files.Add(CogMapWriter.Write(request.OutputPrefix + ".tif", map));
+        if (request.Outputs.HasFlag(MapOutputs.Npy)) files.AddRange(NpyMapWriter.Write(request.OutputPrefix, map));
+        if (request.Outputs.HasFlag(MapOutputs.GeoParquet))
+            files.Add(await GeoParquetMapWriter.WriteAsync(request.OutputPrefix + ".parquet", map, includeRoiOnly: tiles.Select(Index).ToHashSet(), cancellationToken).ConfigureAwait(false));
+        if (failed == 0) state.Delete();
+        else logger.LogWarning("{Failed} tiles failed; the resume state in {Folder} is kept so a rerun retries them.", failed, state.Folder);
+        var final = new MapProgress(completed, tiles.Count, skipped, failed, resumed);
+        logger.LogInformation("Map done: {Done} tiles ({Skipped} nodata, {Failed} failed, {Resumed} resumed).", completed, skipped, failed, resumed);
+        return new MapResult(final, grid.Rows, grid.Columns, dim, files);
+    }
+
+    private static Dictionary<string, string> MetadataFor(MapRequest r, IEmbeddingModel model, string[] bands, DateOnly? date, bool harmonized)
+    {
+        var md = new Dictionary<string, string>(model.Contract.ToMetadata())
+        {
+            ["ssl4eco.input_bands"] = string.Join(',', bands),
+            ["ssl4eco.tile_size"] = (r.TileSize ?? model.Contract.InputSize).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["ssl4eco.stride"] = (r.Stride ?? r.TileSize ?? model.Contract.InputSize).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["ssl4eco.harmonized"] = harmonized ? "true" : "false",
+            ["ssl4eco.min_valid_fraction"] = r.MinValidFraction.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            ["ssl4eco.software"] = "SSL4Eco.NET " + SoftwareVersion,
+        };
+        if (date is not null) md["ssl4eco.date"] = date.Value.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        return md;
+    }
+}

@@ -1,0 +1,135 @@
+using SSL4Eco.Inference.Geo.Gdal;
+
+namespace SSL4Eco.Inference.Geo.Pipeline;
+
+/// <summary>Whether the L2A baseline ≥ 04.00 offset (+1000) is removed from reflectance bands before embedding.</summary>
+public enum HarmonizeMode
+{
+    /// <summary>Remove it when the raster's <c>PROCESSING_BASELINE</c> metadata is 4.0 or later; keep values when absent.</summary>
+    Auto,
+    /// <summary>Always remove it: <c>max(v − 1000, 0)</c> on every band except NDVI.</summary>
+    On,
+    /// <summary>Never remove it.</summary>
+    Off,
+}
+
+/// <summary>Which files <see cref="EmbeddingMapper"/> writes next to <see cref="MapRequest.OutputPrefix"/>.</summary>
+[Flags]
+public enum MapOutputs
+{
+    /// <summary>Nothing (only the resume state).</summary>
+    None = 0,
+    /// <summary><c>prefix.tif</c>: float32 tiled DEFLATE Cloud-Optimised GeoTIFF, one band per embedding dimension.</summary>
+    Cog = 1,
+    /// <summary><c>prefix.npy</c> <c>[rows, cols, dim]</c> float32 plus <c>prefix.json</c> (grid, CRS, transform).</summary>
+    Npy = 2,
+    /// <summary><c>prefix.parquet</c>: GeoParquet 1.0.0, one row per tile.</summary>
+    GeoParquet = 4,
+    /// <summary>All of the above.</summary>
+    All = Cog | Npy | GeoParquet,
+}
+
+/// <summary>
+/// What <see cref="EmbeddingMapper.RunAsync"/> maps: an input raster, a tile grid, validity rules and outputs.
+/// </summary>
+/// <remarks>
+/// Immutable record; thread-safe. Nodata policy: a pixel is invalid when any band is masked (GDAL mask band: nodata value,
+/// alpha or explicit mask), is NaN/±Inf, or when the cloud mask marks it. A tile's valid fraction is valid pixels / pixels.
+/// Tiles below <see cref="MinValidFraction"/> (or with no valid pixel) are not embedded and written as nodata. In partially
+/// valid tiles every invalid pixel of a band is replaced by the mean of that band's valid pixels, so no NaN ever reaches the
+/// model or the outputs.
+/// </remarks>
+public sealed record MapRequest
+{
+    /// <summary>Input raster (any GDAL path, e.g. a GeoTIFF, a VRT built by <c>BandStack</c>, or <c>/vsicurl/…</c>).</summary>
+    public required string InputPath { get; init; }
+
+    /// <summary>Output path without extension, e.g. <c>/data/out/map</c>.</summary>
+    public required string OutputPrefix { get; init; }
+
+    /// <summary>Band names of the input in file order when it has no band descriptions (see <c>PatchReader</c>).</summary>
+    public IReadOnlyList<string>? InputBands { get; init; }
+
+    /// <summary>Outputs to write.</summary>
+    public MapOutputs Outputs { get; init; } = MapOutputs.Cog;
+
+    /// <summary>Tile size in pixels; null = the model contract's input size.</summary>
+    public int? TileSize { get; init; }
+
+    /// <summary>Stride in pixels; null = tile size.</summary>
+    public int? Stride { get; init; }
+
+    /// <summary>Optional pixel-window region of interest.</summary>
+    public PixelWindow? RoiWindow { get; init; }
+
+    /// <summary>Optional polygon region of interest as WKT or a GeoJSON geometry.</summary>
+    public string? Roi { get; init; }
+
+    /// <summary>CRS of <see cref="Roi"/> (e.g. "EPSG:4326"); null = the raster's CRS.</summary>
+    public string? RoiCrs { get; init; }
+
+    /// <summary>Optional cloud mask raster covering the same extent (any resolution; read with nearest neighbour).</summary>
+    public string? CloudMaskPath { get; init; }
+
+    /// <summary>Values of the cloud mask that mean "invalid": default Sentinel-2 SCL cloud shadow/medium/high cloud/cirrus (3, 8, 9, 10); use [1] for a 0/1 mask.</summary>
+    public IReadOnlyList<int> CloudMaskValues { get; init; } = [3, 8, 9, 10];
+
+    /// <summary>Tiles with a smaller valid fraction are skipped and written as nodata (0..1, default 0.5).</summary>
+    public double MinValidFraction { get; init; } = 0.5;
+
+    /// <summary>Offset harmonisation (default auto from <c>PROCESSING_BASELINE</c>). The model should then run with its own mode at auto (patches carry no baseline).</summary>
+    public HarmonizeMode Harmonize { get; init; } = HarmonizeMode.Auto;
+
+    /// <summary>Acquisition date recorded in outputs; null = from the raster metadata.</summary>
+    public DateOnly? Date { get; init; }
+
+    /// <summary>Patches per <c>EmbedBatch</c> call.</summary>
+    public int BatchSize { get; init; } = 16;
+
+    /// <summary>Reader threads, each with its own GDAL dataset.</summary>
+    public int ReaderCount { get; init; } = 1;
+
+    /// <summary>Capacity of each queue between stages (tiles); bounds memory to about (2 × capacity + batch) tiles.</summary>
+    public int QueueCapacity { get; init; } = 32;
+
+    /// <summary>Continue an interrupted run from its resume state (default); false starts over.</summary>
+    public bool Resume { get; init; } = true;
+
+    /// <summary>Value written for nodata tiles (default −9999).</summary>
+    public float NoDataValue { get; init; } = -9999f;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(InputPath)) throw new ArgumentException("MapRequest.InputPath is empty.");
+        if (string.IsNullOrWhiteSpace(OutputPrefix)) throw new ArgumentException("MapRequest.OutputPrefix is empty.");
+        if (TileSize is <= 0) throw new ArgumentException($"MapRequest.TileSize must be positive, got {TileSize}.");
+        if (Stride is <= 0) throw new ArgumentException($"MapRequest.Stride must be positive, got {Stride}.");
+        if (!(MinValidFraction >= 0 && MinValidFraction <= 1)) throw new ArgumentException($"MapRequest.MinValidFraction must be in [0, 1], got {MinValidFraction}.");
+        if (BatchSize <= 0) throw new ArgumentException($"MapRequest.BatchSize must be positive, got {BatchSize}.");
+        if (ReaderCount <= 0) throw new ArgumentException($"MapRequest.ReaderCount must be positive, got {ReaderCount}.");
+        if (QueueCapacity <= 0) throw new ArgumentException($"MapRequest.QueueCapacity must be positive, got {QueueCapacity}.");
+        if (!float.IsFinite(NoDataValue)) throw new ArgumentException($"MapRequest.NoDataValue must be finite, got {NoDataValue}.");
+        if (CloudMaskPath is not null && (CloudMaskValues is null || CloudMaskValues.Count == 0))
+            throw new ArgumentException("MapRequest.CloudMaskValues is empty although a cloud mask is given.");
+        if (RoiCrs is not null && Roi is null) throw new ArgumentException("MapRequest.RoiCrs is set without a Roi.");
+    }
+}
+
+/// <summary>Progress of a map run.</summary>
+/// <param name="Completed">Tiles finished (embedded, skipped or resumed).</param>
+/// <param name="Total">Tiles in the ROI.</param>
+/// <param name="Skipped">Tiles written as nodata (too few valid pixels).</param>
+/// <param name="Failed">Tiles whose batch failed (nodata in outputs; retried on resume).</param>
+/// <param name="Resumed">Tiles taken from a previous interrupted run.</param>
+/// <remarks>Immutable; thread-safe.</remarks>
+public sealed record MapProgress(int Completed, int Total, int Skipped, int Failed, int Resumed);
+
+/// <summary>The result of a map run: the final counts and the files written.</summary>
+/// <param name="Progress">Final counts.</param>
+/// <param name="Rows">Tile rows of the map.</param>
+/// <param name="Columns">Tile columns of the map.</param>
+/// <param name="EmbeddingDim">Embedding length.</param>
+/// <param name="Files">Files written.</param>
+/// <remarks>Immutable; thread-safe.</remarks>
+public sealed record MapResult(MapProgress Progress, int Rows, int Columns, int EmbeddingDim, IReadOnlyList<string> Files);

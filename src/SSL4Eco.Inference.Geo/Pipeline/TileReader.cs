@@ -1,0 +1,110 @@
+using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Inference.Geo.Tiling;
+using SSL4Eco.Inference.Preprocessing;
+
+namespace SSL4Eco.Inference.Geo.Pipeline;
+
+/// <summary>A tile read from the raster: its patch (null when skipped) and valid fraction.</summary>
+internal sealed record TileRead(Tile Tile, int Index, Patch? Patch, double ValidFraction);
+
+/// <summary>
+/// Reads tiles of one raster with its own GDAL dataset (and cloud mask dataset): values, validity, fill and harmonisation.
+/// </summary>
+/// <remarks>Not thread-safe: one per reader thread.</remarks>
+internal sealed class TileReader : IDisposable
+{
+    private readonly GdalDataset _ds;
+    private readonly GdalDataset? _cloud;
+    private readonly HashSet<int> _cloudValues;
+    private readonly MapRequest _request;
+    private readonly string[] _names;
+    private readonly int[] _bands;
+    private readonly bool[] _checkMask;
+    private readonly bool _harmonize;
+    private readonly DateOnly? _date;
+
+    public TileReader(MapRequest request)
+    {
+        _request = request;
+        _ds = GdalDataset.Open(request.InputPath);
+        try
+        {
+            (_names, _bands) = Rasters.PatchReader.ResolveBands(_ds, request.InputBands);
+            _checkMask = _bands.Select(b => (_ds.Band(b).MaskFlags & GdalMaskFlags.AllValid) == 0).ToArray();
+            double? baseline = Rasters.PatchReader.ReadBaseline(_ds);
+            _harmonize = request.Harmonize switch
+            {
+                HarmonizeMode.On => true,
+                HarmonizeMode.Off => false,
+                _ => baseline is >= 4.0,
+            };
+            _date = request.Date ?? Rasters.PatchReader.ReadDate(_ds);
+            _cloudValues = [.. request.CloudMaskValues];
+            if (request.CloudMaskPath is not null) _cloud = GdalDataset.Open(request.CloudMaskPath);
+        }
+        catch
+        {
+            _ds.Dispose();
+            throw;
+        }
+    }
+
+    public IReadOnlyList<string> BandNames => _names;
+    public bool Harmonizes => _harmonize;
+    public DateOnly? Date => _date;
+
+    public TileRead Read(Tile tile, int index)
+    {
+        var w = tile.Window;
+        int plane = w.Width * w.Height;
+        var data = new float[_bands.Length * plane];
+        _ds.Read(w, data, _bands);
+        var valid = new bool[plane];
+        Array.Fill(valid, true);
+        var mask = new byte[plane];
+        for (int b = 0; b < _bands.Length; b++)
+        {
+            var values = data.AsSpan(b * plane, plane);
+            for (int i = 0; i < plane; i++) if (!float.IsFinite(values[i])) valid[i] = false;
+            if (!_checkMask[b]) continue;
+            _ds.Band(_bands[b]).MaskBand.Read(w, mask);
+            for (int i = 0; i < plane; i++) if (mask[i] == 0) valid[i] = false;
+        }
+        if (_cloud is not null) ApplyCloudMask(w, valid);
+        int nValid = valid.Count(v => v);
+        double fraction = (double)nValid / plane;
+        if (nValid == 0 || fraction < _request.MinValidFraction) return new TileRead(tile, index, null, fraction);
+        for (int b = 0; b < _bands.Length; b++)
+        {
+            var values = data.AsSpan(b * plane, plane);
+            if (nValid < plane)
+            {
+                double sum = 0;
+                for (int i = 0; i < plane; i++) if (valid[i]) sum += values[i];
+                float mean = (float)(sum / nValid);
+                for (int i = 0; i < plane; i++) if (!valid[i]) values[i] = mean;
+            }
+            if (_harmonize && !string.Equals(_names[b], "NDVI", StringComparison.OrdinalIgnoreCase))
+                for (int i = 0; i < plane; i++) values[i] = Math.Max(values[i] - 1000f, 0f);
+        }
+        return new TileRead(tile, index, new Patch(_names, w.Height, w.Width, data) { Date = _date }, fraction);
+    }
+
+    private void ApplyCloudMask(PixelWindow w, bool[] valid)
+    {
+        var c = _cloud!;
+        double sx = (double)c.Width / _ds.Width, sy = (double)c.Height / _ds.Height;
+        int x0 = (int)Math.Floor(w.X * sx), y0 = (int)Math.Floor(w.Y * sy);
+        int x1 = Math.Min(c.Width, (int)Math.Ceiling((w.X + w.Width) * sx)), y1 = Math.Min(c.Height, (int)Math.Ceiling((w.Y + w.Height) * sy));
+        var buf = new float[w.Width * w.Height];
+        c.Band(1).Read(new PixelWindow(x0, y0, Math.Max(1, x1 - x0), Math.Max(1, y1 - y0)), buf, w.Width, w.Height, GdalResampling.Nearest);
+        for (int i = 0; i < buf.Length; i++)
+            if (_cloudValues.Contains((int)buf[i])) valid[i] = false;
+    }
+
+    public void Dispose()
+    {
+        _cloud?.Dispose();
+        _ds.Dispose();
+    }
+}

@@ -1,0 +1,87 @@
+using SSL4Eco.Inference.Arrays;
+using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Inference.Geo.Rasters;
+using SSL4Eco.Inference.Tests.Oracle;
+
+namespace SSL4Eco.Inference.Geo.Tests.Rasters;
+
+public class BandStackTests
+{
+    private const string MakeBands = """
+import numpy as np
+from osgeo import gdal, osr
+d = sys.argv[1]
+s = osr.SpatialReference(); s.ImportFromEPSG(32632)
+rng = np.random.default_rng(5)
+for name, res, w, h in [('B4', 10, 60, 40), ('B8A', 20, 30, 20), ('B1', 60, 10, 7)]:
+    ds = gdal.GetDriverByName('GTiff').Create(f'{d}/{name}.tif', w, h, 1, gdal.GDT_UInt16)
+    ds.SetGeoTransform([600000.0, res, 0.0, 5100000.0, 0.0, -res]); ds.SetProjection(s.ExportToWkt())
+    ds.GetRasterBand(1).WriteArray(rng.integers(100, 5000, size=(h, w)).astype(np.uint16)); ds = None
+# Reference: each band resampled to the 10 m grid by gdal.Translate (bilinear), stacked.
+out = []
+for name in ['B4', 'B8A', 'B1']:
+    t = gdal.Translate('/vsimem/t.tif', f'{d}/{name}.tif', width=60, height=40, projWin=[600000, 5100000, 600600, 5099600], resampleAlg='bilinear', outputType=gdal.GDT_Float32)
+    out.append(t.ReadAsArray()); t = None
+np.save(f'{d}/ref.npy', np.stack(out).astype(np.float32))
+""";
+
+    [Fact]
+    public void Stack_of_10_20_60m_bands_matches_gdal_translate_bilinear_and_reads_as_a_patch()
+    {
+        using var dir = new TempDir();
+        PythonOracle.Run(MakeBands, dir.Path);
+        var vrt = BandStack.WriteVrt([new("B4", dir.File("B4.tif")), new("B8A", dir.File("B8A.tif")), new("B1", dir.File("B1.tif"))],
+            dir.File("stack.vrt"), metadata: new Dictionary<string, string> { ["PROCESSING_BASELINE"] = "04.00", ["DATE"] = "2022-07-01" });
+        var patch = PatchReader.Read(vrt);
+        Assert.Equal(["B4", "B8A", "B1"], patch.BandNames);
+        Assert.Equal((40, 60), (patch.Height, patch.Width));
+        Assert.Equal(4.0, patch.ProcessingBaseline);
+        Assert.Equal(new DateOnly(2022, 7, 1), patch.Date);
+        var (reference, shape) = NpyFile.ReadSingle(dir.File("ref.npy"));
+        Assert.Equal([3, 40, 60], shape);
+        for (int i = 0; i < reference.Length; i++) Assert.True(Math.Abs(reference[i] - patch.Data[i]) < 1e-2, $"value {i}: {patch.Data[i]} vs {reference[i]}");
+        // 10 m band is untouched.
+        using var b4 = GdalDataset.Open(dir.File("B4.tif"));
+        var raw = new float[40 * 60];
+        b4.Read(new PixelWindow(0, 0, 60, 40), raw);
+        Assert.Equal(raw, patch.Band(0).ToArray());
+    }
+
+    [Fact]
+    public void Mismatched_inputs_are_rejected_with_named_problems()
+    {
+        using var dir = new TempDir();
+        PythonOracle.Run(MakeBands, dir.Path);
+        PythonOracle.Run("""
+from osgeo import gdal, osr
+s = osr.SpatialReference(); s.ImportFromEPSG(32633)
+ds = gdal.GetDriverByName('GTiff').Create(sys.argv[1], 5, 5, 1); ds.SetGeoTransform([0, 10, 0, 0, 0, -10]); ds.SetProjection(s.ExportToWkt()); ds = None
+""", dir.File("other.tif"));
+        Assert.Contains("different CRS", Assert.Throws<ArgumentException>(() =>
+            BandStack.WriteVrt([new("B4", dir.File("B4.tif")), new("B8", dir.File("other.tif"))], dir.File("x.vrt"))).Message);
+        Assert.Contains("twice", Assert.Throws<ArgumentException>(() =>
+            BandStack.WriteVrt([new("B4", dir.File("B4.tif")), new("b4", dir.File("B8A.tif"))], dir.File("x.vrt"))).Message);
+        Assert.Throws<GdalException>(() => BandStack.WriteVrt([new("B4", dir.File("missing.tif"))], dir.File("x.vrt")));
+    }
+
+    [Fact]
+    public void Patch_reader_names_bands_and_rejects_wrong_counts()
+    {
+        using var dir = new TempDir();
+        PythonOracle.Run("""
+import numpy as np
+from osgeo import gdal
+for n in (13, 4):
+    ds = gdal.GetDriverByName('GTiff').Create(f'{sys.argv[1]}/b{n}.tif', 3, 2, n, gdal.GDT_UInt16)
+    for i in range(n): ds.GetRasterBand(i + 1).WriteArray(np.full((2, 3), i + 1, np.uint16))
+    ds = None
+""", dir.Path);
+        var p13 = PatchReader.Read(dir.File("b13.tif"));
+        Assert.Equal(PatchReader.Ssl4EcoLayout, p13.BandNames);
+        Assert.Equal(13f, p13.Band(12)[0]);
+        var p4 = PatchReader.Read(dir.File("b4.tif"), ["B2", "B3", "B4", "B8"]);
+        Assert.Equal(4f, p4.Band(3)[5]);
+        Assert.Contains("4 bands without descriptions", Assert.Throws<ArgumentException>(() => PatchReader.Read(dir.File("b4.tif"))).Message);
+        Assert.Contains("3 band names", Assert.Throws<ArgumentException>(() => PatchReader.Read(dir.File("b4.tif"), ["B2", "B3", "B4"])).Message);
+    }
+}
