@@ -12,6 +12,8 @@ internal static class CommandCatalog
         InfoCommand.Create(),
         CheckScalingCommand.Create(),
         ModelsCommand.Create(),
+        MapCommand.Create(),
+        SeasonsCommand.Create(),
         ProbeCommand.Create(),
         MetricsCommand.Create(),
         SearchCommand.Create(),

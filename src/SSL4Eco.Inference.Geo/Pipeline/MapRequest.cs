@@ -1,17 +1,7 @@
+using SSL4Eco.Inference.Preprocessing;
 using SSL4Eco.Inference.Geo.Gdal;
 
 namespace SSL4Eco.Inference.Geo.Pipeline;
-
-/// <summary>Whether the L2A baseline ≥ 04.00 offset (+1000) is removed from reflectance bands before embedding.</summary>
-public enum HarmonizeMode
-{
-    /// <summary>Remove it when the raster's <c>PROCESSING_BASELINE</c> metadata is 4.0 or later; keep values when absent.</summary>
-    Auto,
-    /// <summary>Always remove it: <c>max(v − 1000, 0)</c> on every band except NDVI.</summary>
-    On,
-    /// <summary>Never remove it.</summary>
-    Off,
-}
 
 /// <summary>Which files <see cref="EmbeddingMapper"/> writes next to <see cref="MapRequest.OutputPrefix"/>.</summary>
 [Flags]

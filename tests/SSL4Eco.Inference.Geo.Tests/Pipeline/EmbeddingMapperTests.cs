@@ -1,3 +1,4 @@
+using SSL4Eco.Inference.Preprocessing;
 using System.Text.Json;
 using SSL4Eco.Inference.Arrays;
 using SSL4Eco.Inference.Geo.Pipeline;

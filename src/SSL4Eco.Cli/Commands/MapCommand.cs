@@ -1,0 +1,167 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Spectre.Console;
+using SSL4Eco.Inference.Geo.Pipeline;
+using SSL4Eco.Inference.Geo.Previews;
+using SSL4Eco.Inference.Geo.Gdal;
+
+namespace SSL4Eco.Cli.Commands;
+
+/// <summary>
+/// <c>ssl4eco map INPUT... --model M --output OUT(.tif|.parquet|.npy)</c>: streams rasters of any size through the encoder,
+/// one embedding per tile, georeferenced; several inputs are dates of one grid (per-date outputs and/or an aggregate).
+/// </summary>
+internal static partial class MapCommand
+{
+    public static Command Create()
+    {
+        var inputs = new Argument<string[]>("inputs") { Description = "Input rasters (GeoTIFF/COG/JP2/VRT or GDAL /vsi… paths); several = several dates of one grid.", Arity = ArgumentArity.OneOrMore };
+        var output = new Option<FileInfo>("--output", "-o") { Description = "Embedding map: .tif (COG, one band per dimension), .parquet (GeoParquet, one row per tile) or .npy (+ .json sidecar).", Required = true };
+        var tile = new Option<int?>("--tile") { Description = "Tile size in pixels (default: the model's input size, 224)." };
+        var stride = new Option<int?>("--stride") { Description = "Stride in pixels (default = tile; smaller = overlap). The output pixel is stride × input pixel." };
+        var roi = new Option<string?>("--roi") { Description = "Region of interest: 'x,y,width,height' in pixels, or a WKT/GeoJSON polygon (in the raster CRS unless --roi-crs)." };
+        var roiCrs = new Option<string?>("--roi-crs") { Description = "CRS of a polygon ROI, e.g. EPSG:4326." };
+        var bands = new Option<string?>("--bands") { Description = "Band names of the inputs in file order when they have no band descriptions." };
+        var cloudMask = new Option<string?>("--cloud-mask") { Description = "A cloud mask raster over the same extent (Sentinel-2 SCL by default)." };
+        var cloudValues = new Option<string?>("--cloud-values") { Description = "Mask values that are invalid (default 3,8,9,10 = SCL cloud shadow, clouds, cirrus; use 1 for a 0/1 mask)." };
+        var minValid = new Option<double>("--min-valid") { Description = "Tiles with a smaller valid fraction are written as nodata.", DefaultValueFactory = _ => 0.5 };
+        var aggregate = new Option<DateAggregation>("--aggregate") { Description = "Several dates: None (per date), Mean or Concat.", DefaultValueFactory = _ => DateAggregation.Mean };
+        var dates = new Option<string?>("--dates") { Description = "Acquisition dates of the inputs (yyyy-MM-dd, comma-separated); default: read from a yyyyMMdd in each file name." };
+        var preview = new Option<FileInfo?>("--preview") { Description = "Write a quick-look PNG: the first three principal components of the map beside a true-colour view." };
+        var restart = new Option<bool>("--restart") { Description = "Ignore the resume state of an interrupted run and start over." };
+        var readers = new Option<int>("--readers") { Description = "Reader threads (each opens its own GDAL dataset).", DefaultValueFactory = _ => 1 };
+        var encoder = new EncoderCliOptions();
+        var command = new Command("map", "Map rasters of any size to georeferenced embeddings (tiles, bounded memory, resumable).")
+            { inputs, output, tile, stride, roi, roiCrs, bands, cloudMask, cloudValues, minValid, aggregate, dates, preview, restart, readers };
+        encoder.AddTo(command);
+        command.SetAction((parse, ct) => CliRunner.RunAsync(async token =>
+        {
+            var paths = parse.GetValue(inputs)!;
+            var outFile = parse.GetValue(output)!;
+            var ext = outFile.Extension.ToLowerInvariant();
+            var outputs = ext switch
+            {
+                ".tif" or ".tiff" => MapOutputs.Cog,
+                ".parquet" => MapOutputs.GeoParquet,
+                ".npy" => MapOutputs.Npy,
+                _ => throw new ArgumentException($"Unknown map output '{outFile.Extension}' (use .tif, .parquet or .npy)."),
+            };
+            var previewFile = parse.GetValue(preview);
+            if (previewFile is not null) outputs |= MapOutputs.Cog;
+            Directory.CreateDirectory(outFile.DirectoryName!);
+            var (roiWindow, roiText) = ParseRoi(parse.GetValue(roi));
+            var request = new MapRequest
+            {
+                InputPath = paths[0],
+                OutputPrefix = Path.Combine(outFile.DirectoryName!, Path.GetFileNameWithoutExtension(outFile.Name)),
+                InputBands = Split(parse.GetValue(bands)),
+                Outputs = outputs,
+                TileSize = parse.GetValue(tile),
+                Stride = parse.GetValue(stride),
+                RoiWindow = roiWindow,
+                Roi = roiText,
+                RoiCrs = parse.GetValue(roiCrs),
+                CloudMaskPath = parse.GetValue(cloudMask),
+                CloudMaskValues = Split(parse.GetValue(cloudValues))?.Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray() ?? [3, 8, 9, 10],
+                MinValidFraction = parse.GetValue(minValid),
+                Harmonize = parse.GetValue(encoder.Harmonize),
+                BatchSize = parse.GetValue(encoder.BatchSize),
+                ReaderCount = parse.GetValue(readers),
+                Resume = !parse.GetValue(restart),
+            };
+            request.Validate();
+            using var model = await encoder.OpenAsync(parse, token).ConfigureAwait(false);
+            var files = new List<string>();
+            await WithProgressAsync(async progress =>
+            {
+                if (paths.Length == 1)
+                {
+                    var result = await EmbeddingMapper.RunAsync(request, model, progress, ConsoleLogging.Logger, token).ConfigureAwait(false);
+                    files.AddRange(result.Files);
+                    Console.WriteLine($"{result.Rows} x {result.Columns} tiles, {result.EmbeddingDim} dims: {result.Progress.Completed} embedded, {result.Progress.Skipped} nodata, {result.Progress.Failed} failed, {result.Progress.Resumed} resumed");
+                }
+                else
+                {
+                    var dated = DatedInputs(paths, parse.GetValue(dates));
+                    var result = await MultiDateMapper.RunAsync(request, dated, parse.GetValue(aggregate), model, progress, ConsoleLogging.Logger, token).ConfigureAwait(false);
+                    files.AddRange(result.PerDate.SelectMany(r => r.Files));
+                    files.AddRange(result.AggregatedFiles);
+                }
+            }).ConfigureAwait(false);
+            foreach (var f in files) Console.WriteLine($"wrote {f}");
+            if (previewFile is not null)
+            {
+                var map = files.LastOrDefault(f => f.EndsWith(".tif", StringComparison.OrdinalIgnoreCase))
+                    ?? throw new InvalidOperationException("No embedding raster was written to preview.");
+                Console.WriteLine($"wrote {MapPreview.Write(map, paths[0], previewFile.FullName, inputBands: request.InputBands)}");
+            }
+            return 0;
+        }, ct));
+        return command;
+    }
+
+    private static async Task WithProgressAsync(Func<IProgress<MapProgress>, Task> run)
+    {
+        var clock = Stopwatch.StartNew();
+        if (!Console.IsErrorRedirected && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            await AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .StartAsync(async ctx =>
+                {
+                    var task = ctx.AddTask("tiles", maxValue: 1);
+                    await run(new Progress<MapProgress>(p =>
+                    {
+                        task.MaxValue = Math.Max(1, p.Total);
+                        task.Value = p.Completed + p.Skipped + p.Failed + p.Resumed;
+                        task.Description = FormattableString.Invariant($"tiles {task.Value:F0}/{p.Total} ({p.Completed / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1}/s)");
+                    })).ConfigureAwait(false);
+                }).ConfigureAwait(false);
+            return;
+        }
+        long last = 0;
+        await run(new Progress<MapProgress>(p =>
+        {
+            if (clock.ElapsedMilliseconds - last < 2000 && p.Completed + p.Skipped + p.Failed + p.Resumed < p.Total) return;
+            last = clock.ElapsedMilliseconds;
+            double rate = p.Completed / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+            int left = p.Total - p.Completed - p.Skipped - p.Failed - p.Resumed;
+            Console.Error.WriteLine(FormattableString.Invariant($"tiles {p.Total - left}/{p.Total}, {rate:F1} tiles/s, ETA {(rate > 0 ? TimeSpan.FromSeconds(left / rate) : TimeSpan.Zero):hh\\:mm\\:ss}"));
+        })).ConfigureAwait(false);
+    }
+
+    private static IReadOnlyList<string>? Split(string? text) =>
+        text?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+
+    private static (PixelWindow? Window, string? Polygon) ParseRoi(string? roi)
+    {
+        if (string.IsNullOrWhiteSpace(roi)) return (null, null);
+        var parts = roi.Split(',');
+        if (parts.Length == 4 && parts.All(p => int.TryParse(p.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out _)))
+        {
+            var v = parts.Select(p => int.Parse(p.Trim(), CultureInfo.InvariantCulture)).ToArray();
+            return (new PixelWindow(v[0], v[1], v[2], v[3]), null);
+        }
+        return (null, File.Exists(roi) ? File.ReadAllText(roi) : roi);
+    }
+
+    private static List<DatedInput> DatedInputs(string[] paths, string? dates)
+    {
+        var given = Split(dates);
+        if (given is not null && given.Count != paths.Length)
+            throw new ArgumentException($"--dates lists {given.Count} dates for {paths.Length} inputs.");
+        return paths.Select((p, i) =>
+        {
+            if (given is not null) return new DatedInput(DateOnly.ParseExact(given[i], "yyyy-MM-dd", CultureInfo.InvariantCulture), p);
+            var m = DateInName().Match(Path.GetFileName(p));
+            if (!m.Success || !DateOnly.TryParseExact(m.Value, "yyyyMMdd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d))
+                throw new ArgumentException($"No date (yyyyMMdd) in the file name '{Path.GetFileName(p)}'; give --dates.");
+            return new DatedInput(d, p);
+        }).ToList();
+    }
+
+    [GeneratedRegex(@"(19|20)\d{6}")]
+    private static partial Regex DateInName();
+}
