@@ -1,0 +1,64 @@
+using System.Text.Json;
+using SSL4Eco.Inference.Arrays;
+using SSL4Eco.Inference.Tests.Oracle;
+
+namespace SSL4Eco.Cli.Tests.Commands;
+
+[Collection(CliCollection.Name)]
+public sealed class MapCommandTests(CliModelFixture model) : IClassFixture<CliModelFixture>
+{
+    private static string Scene => Path.Combine(Repo.Samples, "sentinel2_l2a_sample.tif");
+
+    [Fact]
+    public void Map_Sample_IsGeoreferenced_AndEachPixelIsTheEmbeddingOfItsWindowCutByGdalTranslate()
+    {
+        using var dir = new TempDir();
+        var onnx = dir.File("m.onnx");
+        Assert.Equal(0, CliHarness.Run("convert", model.Checkpoint, "-o", onnx).Exit);
+        var (exit, stdout, stderr) = CliHarness.Run("map", Scene, "-m", onnx, "-o", dir.File("map.npy"), "--stride", "112", "--preview", dir.File("preview.png"));
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("3 x 3 tiles", stdout);
+        Assert.True(new FileInfo(dir.File("preview.png")).Length > 0);
+
+        // GDAL's own view of the COG written for the preview: same CRS, origin of the input, pixel = stride x 10 m.
+        using var info = JsonDocument.Parse(PythonOracle.Run("import subprocess, sys\nprint(subprocess.check_output(['gdalinfo', '-json', sys.argv[1]]).decode())", dir.File("map.tif")));
+        var gt = info.RootElement.GetProperty("geoTransform").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        Assert.Equal([600000.0, 1120.0, 0.0, 5200000.0, 0.0, -1120.0], gt);
+        Assert.Contains("32632", info.RootElement.GetProperty("coordinateSystem").GetProperty("wkt").GetString());
+        Assert.Equal(2048, info.RootElement.GetProperty("bands").GetArrayLength());
+
+        // Tile (row 1, col 2) covers pixels x 224..447, y 112..335: cut it with gdal_translate and embed it as a patch.
+        PythonOracle.Run("import subprocess, sys\nsubprocess.check_call(['gdal_translate', '-q', '-srcwin', '224', '112', '224', '224', sys.argv[1], sys.argv[2]])",
+            Scene, dir.File("window.tif"));
+        Assert.Equal(0, CliHarness.Run("embed", dir.File("window.tif"), "-m", onnx, "-o", dir.File("window.npy")).Exit);
+        var (map, shape) = NpyFile.ReadSingle(dir.File("map.npy"));
+        Assert.Equal(new[] { 3, 3, 2048 }, shape);
+        var (window, _) = NpyFile.ReadSingle(dir.File("window.npy"));
+        var pixel = map.AsSpan((1 * 3 + 2) * 2048, 2048);
+        for (int j = 0; j < 2048; j++)
+            Assert.True(Math.Abs(pixel[j] - window[j]) <= 1e-4f * Math.Max(1f, Math.Abs(window[j])), $"dim {j}: {pixel[j]} vs {window[j]}");
+    }
+
+    [Fact]
+    public void Map_UnknownOutputFormat_IsAClearError()
+    {
+        using var dir = new TempDir();
+        var (exit, _, stderr) = CliHarness.Run("map", Scene, "-m", model.Checkpoint, "-o", dir.File("map.png"));
+        Assert.Equal(1, exit);
+        Assert.Contains("use .tif, .parquet or .npy", stderr);
+    }
+
+    [Fact]
+    public void Seasons_PicksTheLeastCloudySceneNearTheMiddleOfEachInterval()
+    {
+        using var dir = new TempDir();
+        File.WriteAllLines(dir.File("scenes.csv"), [
+            "id,date,cloud_fraction",
+            "spring_cloudy,2021-04-15,0.6", "spring,2021-04-20,0.05", "summer,2021-07-01,0.1", "autumn,2021-10-01,0.0", "winter,2021-01-10,0.15"]);
+        var (exit, stdout, stderr) = CliHarness.Run("seasons", "--scenes", dir.File("scenes.csv"));
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("spring\t2021-04-20", stdout);
+        Assert.DoesNotContain("spring_cloudy", stdout);
+        Assert.Contains("summer\t2021-07-01", stdout);
+    }
+}
