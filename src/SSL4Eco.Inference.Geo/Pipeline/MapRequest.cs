@@ -3,7 +3,7 @@ using SSL4Eco.Inference.Geo.Gdal;
 namespace SSL4Eco.Inference.Geo.Pipeline;
 
 /// <summary>Whether the L2A baseline ≥ 04.00 offset (+1000) is removed from reflectance bands before embedding.</summary>
-public enum HarmonizeMode
+public enum MapHarmonizeMode
 {
     /// <summary>Remove it when the raster's <c>PROCESSING_BASELINE</c> metadata is 4.0 or later; keep values when absent.</summary>
     Auto,
@@ -78,7 +78,7 @@ public sealed record MapRequest
     public double MinValidFraction { get; init; } = 0.5;
 
     /// <summary>Offset harmonisation (default auto from <c>PROCESSING_BASELINE</c>). The model should then run with its own mode at auto (patches carry no baseline).</summary>
-    public HarmonizeMode Harmonize { get; init; } = HarmonizeMode.Auto;
+    public MapHarmonizeMode Harmonize { get; init; } = MapHarmonizeMode.Auto;
 
     /// <summary>Acquisition date recorded in outputs; null = from the raster metadata.</summary>
     public DateOnly? Date { get; init; }

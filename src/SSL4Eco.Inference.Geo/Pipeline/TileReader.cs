@@ -36,8 +36,8 @@ internal sealed class TileReader : IDisposable
             double? baseline = Rasters.PatchReader.ReadBaseline(_ds);
             _harmonize = request.Harmonize switch
             {
-                HarmonizeMode.On => true,
-                HarmonizeMode.Off => false,
+                MapHarmonizeMode.On => true,
+                MapHarmonizeMode.Off => false,
                 _ => baseline is >= 4.0,
             };
             _date = request.Date ?? Rasters.PatchReader.ReadDate(_ds);

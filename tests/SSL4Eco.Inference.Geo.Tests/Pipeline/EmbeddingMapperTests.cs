@@ -194,7 +194,7 @@ d = gdal.Open(sys.argv[2], gdal.GA_Update); d.SetMetadataItem('PROCESSING_BASELI
         await EmbeddingMapper.RunAsync(req, model);
         var got = NpyFile.ReadSingle(dir.File("c.npy")).Data;
         Assert.Equal(-9999f, got[(5 * 8 + 7) * 9]);
-        var off = await EmbeddingMapper.RunAsync(req with { OutputPrefix = dir.File("d"), Harmonize = HarmonizeMode.Off }, new FeatureModel("B2", "B3", "B4"));
+        var off = await EmbeddingMapper.RunAsync(req with { OutputPrefix = dir.File("d"), Harmonize = MapHarmonizeMode.Off }, new FeatureModel("B2", "B3", "B4"));
         var raw = NpyFile.ReadSingle(dir.File("d.npy")).Data;
         int t = (3 * 8 + 3) * 9 + 1; // first pixel of B2 in a fully valid tile
         Assert.Equal(Math.Max(raw[t] - 1000, 0), got[t]);
