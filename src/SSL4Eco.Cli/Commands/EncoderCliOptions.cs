@@ -28,7 +28,10 @@ internal sealed class EncoderCliOptions
     }
 
     /// <summary>Resolves the model (download/convert as needed) and opens the encoder.</summary>
-    public async Task<SeCoEcoEncoder> OpenAsync(ParseResult parse, CancellationToken cancellationToken)
+    /// <param name="parse">The parsed command line.</param>
+    /// <param name="cancellationToken">Cancels download and conversion.</param>
+    /// <param name="harmonize">Overrides --harmonize for the encoder (the map pipeline harmonises tiles itself).</param>
+    public async Task<SeCoEcoEncoder> OpenAsync(ParseResult parse, CancellationToken cancellationToken, HarmonizeMode? harmonize = null)
     {
         var options = new EncoderOptions
         {
@@ -36,7 +39,7 @@ internal sealed class EncoderCliOptions
             AllowCpuFallback = parse.GetValue(CpuFallback),
             IntraOpThreads = parse.GetValue(Threads),
             BatchSize = parse.GetValue(BatchSize),
-            Harmonize = parse.GetValue(Harmonize),
+            Harmonize = harmonize ?? parse.GetValue(Harmonize),
             ScalingOverride = parse.GetValue(ScaleOverride) is double d ? new InputScaling(d) : null,
             Logger = ConsoleLogging.Logger,
         };

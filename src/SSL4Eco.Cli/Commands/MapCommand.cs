@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using Spectre.Console;
 using SSL4Eco.Inference.Geo.Pipeline;
 using SSL4Eco.Inference.Geo.Previews;
+using SSL4Eco.Inference.Preprocessing;
 using SSL4Eco.Inference.Geo.Gdal;
 
 namespace SSL4Eco.Cli.Commands;
@@ -72,7 +73,8 @@ internal static partial class MapCommand
                 Resume = !parse.GetValue(restart),
             };
             request.Validate();
-            using var model = await encoder.OpenAsync(parse, token).ConfigureAwait(false);
+            // The pipeline removes the baseline offset itself (request.Harmonize); the encoder must not do it again.
+            using var model = await encoder.OpenAsync(parse, token, HarmonizeMode.Off).ConfigureAwait(false);
             var files = new List<string>();
             await WithProgressAsync(async progress =>
             {

@@ -18,8 +18,9 @@ namespace SSL4Eco.Inference.Geo.Pipeline;
 /// Thread-safe: every call is independent (two concurrent runs must use different output prefixes). Stages are connected by
 /// bounded channels of <see cref="MapRequest.QueueCapacity"/> tiles, so memory stays bounded whatever the raster size.
 /// Cancellation stops the run after flushing finished tiles; rerunning the same request resumes without recomputing them, and
-/// the final files are byte-identical to an uninterrupted run. When a batch throws, its tiles are logged as failed, written as
-/// nodata, and left pending so a rerun retries them; the other tiles are kept.
+/// the final files are byte-identical to an uninterrupted run. When a batch throws (or a tile cannot be read), its tiles are logged
+/// as failed, written as nodata, and left pending so a rerun retries them; the other tiles are kept. An
+/// <see cref="ArgumentException"/> from the model (e.g. a band the contract needs is missing) is a configuration error and stops the run.
 /// </remarks>
 public static class EmbeddingMapper
 {
@@ -99,11 +100,17 @@ public static class EmbeddingMapper
         var readers = Enumerable.Range(0, request.ReaderCount).Select(k => Task.Run(async () =>
         {
             using var reader = new TileReader(request);
-            for (int i = k; i < pending.Count; i += request.ReaderCount)
+            // Each reader takes whole tile rows (row % readers == k) so its reads stay block-aligned and cache-friendly.
+            foreach (var t in pending.Where(t => t.Row % request.ReaderCount == k))
             {
                 ct.ThrowIfCancellationRequested();
-                var t = pending[i];
-                var r = reader.Read(t, Index(t));
+                TileRead r;
+                try { r = reader.Read(t, Index(t)); }
+                catch (GdalException e)
+                {
+                    logger.LogError(e, "Reading tile row {Row}, col {Col} failed; it is written as nodata and retried on resume.", t.Row, t.Col);
+                    r = new TileRead(t, Index(t), null, 0, e);
+                }
                 await reads.Writer.WriteAsync(r, ct);
             }
         }, ct)).ToArray();
@@ -119,7 +126,7 @@ public static class EmbeddingMapper
                     if (batch.Count == 0) return;
                     float[]? emb = null;
                     try { emb = model.EmbedBatch(batch.Select(b => b.Patch!).ToList(), ct); }
-                    catch (Exception e) when (e is not OperationCanceledException)
+                    catch (Exception e) when (e is not OperationCanceledException and not ArgumentException)
                     {
                         logger.LogError(e, "Embedding a batch of {Count} tiles failed (first tile row {Row}, col {Col}); they are written as nodata and retried on resume.",
                             batch.Count, batch[0].Tile.Row, batch[0].Tile.Col);
@@ -132,7 +139,7 @@ public static class EmbeddingMapper
                 }
                 await foreach (var r in reads.Reader.ReadAllAsync(ct))
                 {
-                    if (r.Patch is null) { await results.Writer.WriteAsync((r, null, false), ct); continue; }
+                    if (r.Patch is null) { await results.Writer.WriteAsync((r, null, r.Error is not null), ct); continue; }
                     batch.Add(r);
                     if (batch.Count == request.BatchSize) await Flush();
                 }
@@ -172,6 +179,9 @@ public static class EmbeddingMapper
             finally { state.Flush(); }
         }, CancellationToken.None);
 
+        // The first stage that faults cancels the others, so no stage stays blocked on a full or abandoned queue.
+        foreach (var stage in readers.Append(embedder).Append(writer))
+            _ = stage.ContinueWith(t => { if (t.IsFaulted) linked.Cancel(); }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
         {
             await Task.WhenAll(readersDone, embedder, writer).ConfigureAwait(false);
@@ -181,8 +191,13 @@ public static class EmbeddingMapper
         {
             linked.Cancel();
             reads.Writer.TryComplete();
-            try { await writer.ConfigureAwait(false); } catch (Exception e) when (e is OperationCanceledException or ChannelClosedException) { }
+            await readersDone.ConfigureAwait(false); // never faults; readers have stopped and closed their datasets
+            try { await writer.ConfigureAwait(false); }
+            catch (Exception e) { logger.LogDebug(e, "Writer stopped after a failure in another stage."); }
             cancellationToken.ThrowIfCancellationRequested();
+            var fault = readers.Append(embedder).Where(t => t.IsFaulted).Select(t => t.Exception!.GetBaseException())
+                .FirstOrDefault(e => e is not OperationCanceledException);
+            if (fault is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(fault);
             throw;
         }
 

@@ -5,7 +5,7 @@ using SSL4Eco.Inference.Preprocessing;
 namespace SSL4Eco.Inference.Geo.Pipeline;
 
 /// <summary>A tile read from the raster: its patch (null when skipped) and valid fraction.</summary>
-internal sealed record TileRead(Tile Tile, int Index, Patch? Patch, double ValidFraction);
+internal sealed record TileRead(Tile Tile, int Index, Patch? Patch, double ValidFraction, Exception? Error = null);
 
 /// <summary>
 /// Reads tiles of one raster with its own GDAL dataset (and cloud mask dataset): values, validity, fill and harmonisation.
@@ -21,6 +21,7 @@ internal sealed class TileReader : IDisposable
     private readonly int[] _bands;
     private readonly bool[] _checkMask;
     private readonly bool _harmonize;
+    private readonly bool _perDatasetMask;
     private readonly DateOnly? _date;
 
     public TileReader(MapRequest request)
@@ -31,6 +32,7 @@ internal sealed class TileReader : IDisposable
         {
             (_names, _bands) = Rasters.PatchReader.ResolveBands(_ds, request.InputBands);
             _checkMask = _bands.Select(b => (_ds.Band(b).MaskFlags & GdalMaskFlags.AllValid) == 0).ToArray();
+            _perDatasetMask = _bands.All(b => (_ds.Band(b).MaskFlags & GdalMaskFlags.PerDataset) != 0);
             double? baseline = Rasters.PatchReader.ReadBaseline(_ds);
             _harmonize = request.Harmonize switch
             {
@@ -62,11 +64,17 @@ internal sealed class TileReader : IDisposable
         var valid = new bool[plane];
         Array.Fill(valid, true);
         var mask = new byte[plane];
+        bool sharedMaskRead = false;
         for (int b = 0; b < _bands.Length; b++)
         {
             var values = data.AsSpan(b * plane, plane);
             for (int i = 0; i < plane; i++) if (!float.IsFinite(values[i])) valid[i] = false;
             if (!_checkMask[b]) continue;
+            if (_perDatasetMask)
+            {
+                if (sharedMaskRead) continue;
+                sharedMaskRead = true;
+            }
             _ds.Band(_bands[b]).MaskBand.Read(w, mask);
             for (int i = 0; i < plane; i++) if (mask[i] == 0) valid[i] = false;
         }

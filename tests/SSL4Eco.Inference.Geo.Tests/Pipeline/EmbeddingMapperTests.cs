@@ -163,6 +163,18 @@ print(repr([a[2].astype(np.float64).mean(), a[2][0,0], a[2][-1,-1], a[0].astype(
     }
 
     [Fact]
+    public async Task A_model_rejecting_the_patches_stops_the_run_and_bad_inputs_are_named()
+    {
+        using var dir = new TempDir();
+        var input = dir.File("in.tif");
+        PythonOracle.Run(MakeRaster, input, "200", "130");
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => EmbeddingMapper.RunAsync(Request(input, dir.File("x")), new FeatureModel("B8")));
+        Assert.False(File.Exists(dir.File("x.tif")));
+        await Assert.ThrowsAsync<SSL4Eco.Inference.Geo.Gdal.GdalException>(() => EmbeddingMapper.RunAsync(Request(dir.File("missing.tif"), dir.File("y")), new FeatureModel("B2")));
+        await Assert.ThrowsAsync<ArgumentException>(() => EmbeddingMapper.RunAsync(Request(input, dir.File("z")) with { BatchSize = 0 }, new FeatureModel("B2")));
+    }
+
+    [Fact]
     public async Task Cloud_mask_harmonize_and_roi_are_applied()
     {
         using var dir = new TempDir();
