@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Measures the map pipeline on large rasters (issue #3): end-to-end tiles/s vs encoder-only tiles/s at the same batch
+# size, and peak memory (/usr/bin/time -v) of 'ssl4eco map' on a raster and on one of 4x its area.
+# Usage: bash benchmarks/map-throughput.sh [SIDE=4480] [BATCH=16]   Writes benchmarks/results/map-throughput.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+side=${1:-4480}; batch=${2:-16}; work=${TMPDIR:-/tmp}/ssl4eco-map-bench; mkdir -p "$work" benchmarks/results
+command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install time)"; exit 1; }
+make_raster() { # side path: 13-band uint16 DEFLATE tiled GeoTIFF with band descriptions, smooth fields + noise
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import sys, numpy as np
+from osgeo import gdal, osr
+n, path = int(sys.argv[1]), sys.argv[2]
+ds = gdal.GetDriverByName('GTiff').Create(path, n, n, 13, gdal.GDT_UInt16, ['TILED=YES', 'COMPRESS=DEFLATE', 'BLOCKXSIZE=256', 'BLOCKYSIZE=256'])
+ds.SetGeoTransform((600000, 10, 0, 5300000, 0, -10)); s = osr.SpatialReference(); s.ImportFromEPSG(32632); ds.SetProjection(s.ExportToWkt())
+names = ['B1','B2','B3','B4','B5','B6','B7','B8','B8A','B9','B11','B12','NDVI']
+rng = np.random.default_rng(0)
+for b in range(13):
+    band = ds.GetRasterBand(b + 1); band.SetDescription(names[b])
+    for y in range(0, n, 1024):
+        h = min(1024, n - y)
+        band.WriteArray(rng.integers(200, 4000, size=(h, n), dtype=np.uint16), 0, y)
+ds = None
+PY
+}
+[ -f "$work/r1.tif" ] || make_raster "$side" "$work/r1.tif"
+[ -f "$work/r4.tif" ] || make_raster $((side * 2)) "$work/r4.tif"
+dotnet build -c Release benchmarks/SSL4Eco.Benchmarks src/SSL4Eco.Cli >/dev/null
+dotnet run -c Release --no-build --project benchmarks/SSL4Eco.Benchmarks -- write-model "$work/model.onnx"
+ratio=$(dotnet run -c Release --no-build --project benchmarks/SSL4Eco.Benchmarks -- map-throughput "$work/r1.tif" "$work/model.onnx" "$batch" "$work/out")
+peak() { /usr/bin/time -v dotnet src/SSL4Eco.Cli/bin/Release/net10.0/ssl4eco.dll map "$1" -m "$work/model.onnx" -o "$work/out/$2.tif" --batch-size "$batch" --restart 2>&1 >/dev/null \
+  | awk '/Maximum resident set size/ {print $6}'; }
+m1=$(peak "$work/r1.tif" m1); m4=$(peak "$work/r4.tif" m4)
+{
+  echo "# Map pipeline: end-to-end vs encoder-only, and memory vs raster area"
+  echo
+  echo "Measured $(date -u +%F) with \`bash benchmarks/map-throughput.sh $side $batch\` on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), Release, ONNX Runtime CPU, SeCo-Eco-shaped ResNet-50 (9 bands, 224², random weights), 13-band uint16 DEFLATE GeoTIFF input, COG output, batch $batch, 1 reader."
+  echo
+  echo "- $ratio"
+  echo "- peak RSS of \`ssl4eco map\`: ${side}² raster $((m1 / 1024)) MiB; $((side * 2))² raster (4× area) $((m4 / 1024)) MiB"
+} > benchmarks/results/map-throughput.md
+cat benchmarks/results/map-throughput.md
