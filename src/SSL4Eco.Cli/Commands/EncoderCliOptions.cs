@@ -31,7 +31,8 @@ internal sealed class EncoderCliOptions
     /// <param name="parse">The parsed command line.</param>
     /// <param name="cancellationToken">Cancels download and conversion.</param>
     /// <param name="harmonize">Overrides --harmonize for the encoder (the map pipeline harmonises tiles itself).</param>
-    public async Task<SeCoEcoEncoder> OpenAsync(ParseResult parse, CancellationToken cancellationToken, HarmonizeMode? harmonize = null)
+    /// <param name="allowSpinning">False when other threads (GDAL readers) share the cores with inference.</param>
+    public async Task<SeCoEcoEncoder> OpenAsync(ParseResult parse, CancellationToken cancellationToken, HarmonizeMode? harmonize = null, bool allowSpinning = true)
     {
         var options = new EncoderOptions
         {
@@ -40,6 +41,7 @@ internal sealed class EncoderCliOptions
             IntraOpThreads = parse.GetValue(Threads),
             BatchSize = parse.GetValue(BatchSize),
             Harmonize = harmonize ?? parse.GetValue(Harmonize),
+            AllowSpinning = allowSpinning,
             ScalingOverride = parse.GetValue(ScaleOverride) is double d ? new InputScaling(d) : null,
             Logger = ConsoleLogging.Logger,
         };

@@ -42,10 +42,21 @@ public static class GdalLibrary
         return GdalNative.GDALGetDriverByName(name) != IntPtr.Zero;
     }
 
+    /// <summary>GDAL block cache used unless the <c>GDAL_CACHEMAX</c> environment variable sets another (256 MiB).</summary>
+    public const long DefaultCacheBytes = 256L << 20;
+
+    /// <summary>GDAL's current block-cache limit in bytes.</summary>
+    public static long CacheMaxBytes
+    {
+        get { EnsureInitialized(); return GdalNative.GDALGetCacheMax64(); }
+    }
+
     private static string Initialize()
     {
         GdalNative.InstallResolver();
         GdalNative.GDALAllRegister();
+        // GDAL's block cache defaults to 5 % of RAM and grows with the raster read; bound it (GDAL_CACHEMAX still wins).
+        if (Environment.GetEnvironmentVariable("GDAL_CACHEMAX") is null) GdalNative.GDALSetCacheMax64(DefaultCacheBytes);
         if (NativeLibrary.TryLoad(ResolvedName(), typeof(GdalLibrary).Assembly, null, out var lib)
             && NativeLibrary.TryGetExport(lib, "CPLQuietErrorHandler", out var quiet))
             GdalNative.CPLSetErrorHandler(quiet);

@@ -48,6 +48,8 @@ internal static partial class GdalNative
     [LibraryImport(Lib)] internal static partial void GDALFlushCache(IntPtr dataset);
 
     [LibraryImport(Lib)] internal static partial void CPLErrorReset();
+    [LibraryImport(Lib)] internal static partial void GDALSetCacheMax64(long bytes);
+    [LibraryImport(Lib)] internal static partial long GDALGetCacheMax64();
     [LibraryImport(Lib)] internal static partial IntPtr CPLGetLastErrorMsg();
     [LibraryImport(Lib)] internal static partial int CPLGetLastErrorNo();
     [LibraryImport(Lib)] internal static partial int CPLGetLastErrorType();

@@ -31,11 +31,24 @@ internal static class CogMapWriter
         var options = new Dictionary<string, string>
         {
             ["COMPRESS"] = "DEFLATE",
-            ["BLOCKSIZE"] = "256",
+            ["BLOCKSIZE"] = BlockSize(rows, cols, dim).ToString(CultureInfo.InvariantCulture),
             ["OVERVIEWS"] = "NONE",
             ["NUM_THREADS"] = "1",
         };
         return AtomicOutput.Write(path, tmp => { using var _ = mem.CreateCopy("COG", tmp, options); });
+    }
+
+    /// <summary>
+    /// COG blocks are pixel-interleaved, so one block holds every band: with 2048 bands a 256-pixel block is 512 MiB of
+    /// memory and work. The block side is the largest multiple of 16 (at most 256, at most the map's size rounded up to 16)
+    /// whose all-band block stays within 16 MiB.
+    /// </summary>
+    internal static int BlockSize(int rows, int cols, int dim)
+    {
+        const long budget = 16L << 20;
+        int fit = (int)Math.Sqrt(budget / (4.0 * Math.Max(1, dim)));
+        int needed = (Math.Max(rows, cols) + 15) / 16 * 16;
+        return Math.Clamp(Math.Min(fit / 16 * 16, needed), 16, 256);
     }
 
     public static string BandName(int d) => "emb_" + d.ToString("D4", CultureInfo.InvariantCulture);

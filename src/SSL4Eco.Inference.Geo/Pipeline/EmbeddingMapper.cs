@@ -99,7 +99,7 @@ public static class EmbeddingMapper
 
         var readers = Enumerable.Range(0, request.ReaderCount).Select(k => Task.Run(async () =>
         {
-            using var reader = new TileReader(request);
+            using var reader = new TileReader(request, model.Contract.Bands);
             // Each reader takes whole tile rows (row % readers == k) so its reads stay block-aligned and cache-friendly.
             foreach (var t in pending.Where(t => t.Row % request.ReaderCount == k))
             {

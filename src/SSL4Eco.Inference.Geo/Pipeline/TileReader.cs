@@ -24,13 +24,21 @@ internal sealed class TileReader : IDisposable
     private readonly bool _perDatasetMask;
     private readonly DateOnly? _date;
 
-    public TileReader(MapRequest request)
+    /// <param name="request">The map request.</param>
+    /// <param name="neededBands">Contract bands of the model; only these (and B4/B8 for a derived NDVI) are read. Null reads all.</param>
+    public TileReader(MapRequest request, IReadOnlyList<string>? neededBands = null)
     {
         _request = request;
         _ds = GdalDataset.Open(request.InputPath);
         try
         {
             (_names, _bands) = Rasters.PatchReader.ResolveBands(_ds, request.InputBands);
+            if (neededBands is not null)
+            {
+                var keep = BandName.Needed(neededBands, _names).ToHashSet();
+                var idx = Enumerable.Range(0, _names.Length).Where(i => keep.Contains(_names[i])).ToArray();
+                if (idx.Length > 0) (_names, _bands) = (idx.Select(i => _names[i]).ToArray(), idx.Select(i => _bands[i]).ToArray());
+            }
             _checkMask = _bands.Select(b => (_ds.Band(b).MaskFlags & GdalMaskFlags.AllValid) == 0).ToArray();
             _perDatasetMask = _bands.All(b => (_ds.Band(b).MaskFlags & GdalMaskFlags.PerDataset) != 0);
             double? baseline = Rasters.PatchReader.ReadBaseline(_ds);

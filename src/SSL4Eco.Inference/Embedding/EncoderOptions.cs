@@ -39,6 +39,13 @@ public sealed record EncoderOptions
     /// <summary>Intra-op threads; 0 lets ONNX Runtime choose (one per physical core).</summary>
     public int IntraOpThreads { get; init; }
 
+    /// <summary>
+    /// Whether ONNX Runtime's intra-op threads spin while waiting for work (its default, true). Turn it off when other
+    /// threads of the process compete for the same cores (e.g. the GIS pipeline's GDAL readers on a small machine):
+    /// spinning threads then steal the readers' time and a preempted worker stalls the whole operator.
+    /// </summary>
+    public bool AllowSpinning { get; init; } = true;
+
     /// <summary>Patches per ONNX Runtime run in <see cref="SeCoEcoEncoder.EmbedBatch"/>; larger batches are split. Default 8.</summary>
     public int BatchSize { get; init; } = 8;
 

@@ -86,6 +86,11 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
         InferenceSession session;
         using (var so = new SessionOptions { GraphOptimizationLevel = options.GraphOptimizationLevel, IntraOpNumThreads = options.IntraOpThreads })
         {
+            if (!options.AllowSpinning)
+            {
+                so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+                so.AddSessionConfigEntry("session.inter_op.allow_spinning", "0");
+            }
             used = ExecutionProviders.Configure(so, options);
             session = open(so);
         }
