@@ -17,5 +17,6 @@ internal static class CommandCatalog
         ProbeCommand.Create(),
         MetricsCommand.Create(),
         SearchCommand.Create(),
+        SimilarityCommand.Create(),
     ];
 }

@@ -40,6 +40,28 @@ public sealed class MapCommandTests(CliModelFixture model) : IClassFixture<CliMo
     }
 
     [Fact]
+    public void Similarity_OfTheMapToOneOfItsPixels_EqualsNumpyCosine_OnTheSameGrid()
+    {
+        using var dir = new TempDir();
+        var onnx = dir.File("m.onnx");
+        Assert.Equal(0, CliHarness.Run("convert", model.Checkpoint, "-o", onnx).Exit);
+        Assert.Equal(0, CliHarness.Run("map", Scene, "-m", onnx, "-o", dir.File("map.tif"), "--stride", "112").Exit);
+        var (exit, _, stderr) = CliHarness.Run("similarity", dir.File("map.tif"), "--query", "1,2", "-o", dir.File("sim.tif"));
+        Assert.True(exit == 0, stderr);
+        var check = PythonOracle.Run("""
+from osgeo import gdal
+import numpy as np, sys
+m = gdal.Open(sys.argv[1]); s = gdal.Open(sys.argv[2])
+e = m.ReadAsArray().astype(np.float64); q = e[:, 1, 2]
+ref = np.einsum('dij,d->ij', e, q) / np.linalg.norm(e, axis=0) / np.linalg.norm(q)
+print(np.abs(ref - s.ReadAsArray()).max(), m.GetGeoTransform() == s.GetGeoTransform(), m.GetProjection() == s.GetProjection())
+""", dir.File("map.tif"), dir.File("sim.tif")).Split(' ');
+        Assert.True(double.Parse(check[0], System.Globalization.CultureInfo.InvariantCulture) < 1e-5, check[0]);
+        Assert.Equal("True", check[1]);
+        Assert.Equal("True", check[2].Trim());
+    }
+
+    [Fact]
     public void Map_UnknownOutputFormat_IsAClearError()
     {
         using var dir = new TempDir();
