@@ -1,3 +1,4 @@
+using SSL4Eco.Inference.Files;
 using System.Globalization;
 using SSL4Eco.Inference.Geo.Gdal;
 
@@ -35,7 +36,7 @@ internal static class CogMapWriter
             ["OVERVIEWS"] = "NONE",
             ["NUM_THREADS"] = "1",
         };
-        return AtomicOutput.Write(path, tmp => { using var _ = mem.CreateCopy("COG", tmp, options); });
+        return AtomicFile.WriteVia(path, tmp => { using var _ = mem.CreateCopy("COG", tmp, options); });
     }
 
     /// <summary>

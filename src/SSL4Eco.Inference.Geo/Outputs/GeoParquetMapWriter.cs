@@ -1,3 +1,4 @@
+using SSL4Eco.Inference.Files;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using NetTopologySuite.IO;
@@ -58,7 +59,7 @@ internal static class GeoParquetMapWriter
             map.Values.AsSpan(keep[k] * map.Dim, map.Dim).CopyTo(flat.AsSpan(k * map.Dim, map.Dim));
             rep.AsSpan(k * map.Dim + 1, map.Dim - 1).Fill(1);
         }
-        return AtomicOutput.WriteAsync(path, async tmp =>
+        return AtomicFile.WriteViaAsync(path, async tmp =>
         {
             await using var stream = File.Create(tmp);
             await using var writer = await ParquetWriter.CreateAsync(schema, stream, cancellationToken: ct).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using SSL4Eco.Inference.Files;
 using System.Text.Json;
 using SSL4Eco.Inference.Arrays;
 using SSL4Eco.Inference.Geo.Gdal;
@@ -13,8 +14,8 @@ internal static class NpyMapWriter
 {
     public static IReadOnlyList<string> Write(string prefix, EmbeddingMap map)
     {
-        var npy = AtomicOutput.Write(prefix + ".npy", tmp => NpyFile.Write(tmp, map.Values, map.Rows, map.Columns, map.Dim));
-        var valid = AtomicOutput.Write(prefix + ".valid.npy", tmp => NpyFile.Write(tmp, map.ValidFraction, map.Rows, map.Columns));
+        var npy = AtomicFile.WriteVia(prefix + ".npy", tmp => NpyFile.Write(tmp, map.Values, map.Rows, map.Columns, map.Dim));
+        var valid = AtomicFile.WriteVia(prefix + ".valid.npy", tmp => NpyFile.Write(tmp, map.ValidFraction, map.Rows, map.Columns));
         int? epsg = null;
         string? projjson = null;
         if (map.ProjectionWkt.Length > 0)
@@ -42,7 +43,7 @@ internal static class NpyMapWriter
             ["date"] = map.Date?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
             ["metadata"] = map.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => kv.Value),
         };
-        var json = AtomicOutput.Write(prefix + ".json", tmp =>
+        var json = AtomicFile.WriteVia(prefix + ".json", tmp =>
             File.WriteAllText(tmp, JsonSerializer.Serialize(sidecar, new JsonSerializerOptions { WriteIndented = true })));
         return [npy, valid, json];
     }

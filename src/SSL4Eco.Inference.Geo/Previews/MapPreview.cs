@@ -1,3 +1,4 @@
+using SSL4Eco.Inference.Files;
 using SkiaSharp;
 using SSL4Eco.Inference.Geo.Gdal;
 
@@ -59,7 +60,7 @@ public static class MapPreview
                 int r = Math.Min(rows - 1, yy * rows / h), c = Math.Min(cols - 1, xx * cols / w), q = r * cols + c;
                 bmp.SetPixel(w + xx, yy, new SKColor(small[3 * q], small[3 * q + 1], small[3 * q + 2]));
             }
-        return Outputs.AtomicOutput.Write(pngPath, tmp =>
+        return AtomicFile.WriteVia(pngPath, tmp =>
         {
             using var image = SKImage.FromBitmap(bmp);
             using var data = image.Encode(SKEncodedImageFormat.Png, 100);

@@ -1,3 +1,4 @@
+using SSL4Eco.Inference.Files;
 using SSL4Eco.Inference.Geo.Gdal;
 using SSL4Eco.Inference.Similarity;
 
@@ -50,9 +51,7 @@ public static class SimilarityMap
                 similarity[y * w + x] = isNoData ? NoData : EmbeddingIndex.CosineSimilarities(query, pixel, dim)[0];
             }
         }
-        var full = Path.GetFullPath(outputPath);
-        var tmp = full + ".tmp-" + Guid.NewGuid().ToString("N")[..8] + ".tif";
-        try
+        AtomicFile.WriteVia(outputPath, tmp =>
         {
             using (var outDs = GdalDataset.Create("GTiff", tmp, w, h, 1, GdalDataType.Float32,
                        new Dictionary<string, string> { ["COMPRESS"] = "DEFLATE", ["TILED"] = "YES" }))
@@ -64,11 +63,6 @@ public static class SimilarityMap
                 band.Description = "cosine_similarity";
                 outDs.Write(new PixelWindow(0, 0, w, h), similarity);
             }
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+        });
     }
 }

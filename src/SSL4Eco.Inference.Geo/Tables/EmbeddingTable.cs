@@ -1,3 +1,4 @@
+using SSL4Eco.Inference.Files;
 using System.Globalization;
 using System.Text;
 using Parquet;
@@ -53,7 +54,7 @@ public sealed class EmbeddingTable
                 NpyFile.Write(path, Values, Rows, Dimension);
                 break;
             case ".csv":
-                await AtomicAsync(path, tmp =>
+                await AtomicFile.WriteViaAsync(path, tmp =>
                 {
                     using var w = new StreamWriter(tmp, false, new UTF8Encoding(false));
                     w.Write("id");
@@ -69,7 +70,7 @@ public sealed class EmbeddingTable
                 }).ConfigureAwait(false);
                 break;
             case ".parquet":
-                await AtomicAsync(path, async tmp =>
+                await AtomicFile.WriteViaAsync(path, async tmp =>
                 {
                     var id = new DataField<string>("id");
                     var element = new DataField<float>("element");
@@ -211,18 +212,4 @@ public sealed class EmbeddingTable
 
     private static string Quote(string s) => s.Contains(',') || s.Contains('"') ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
 
-    private static async Task AtomicAsync(string path, Func<string, Task> write)
-    {
-        var full = Path.GetFullPath(path);
-        var tmp = full + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        try
-        {
-            await write(tmp).ConfigureAwait(false);
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
-    }
 }

@@ -1,3 +1,4 @@
+using SSL4Eco.Inference.Files;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -39,18 +40,18 @@ public static partial class NpyFile
         int total = Magic.Length + 2 + 2 + header.Length + 1;
         int pad = (64 - total % 64) % 64;
         header = header + new string(' ', pad) + "\n";
-        var tmp = path + ".tmp-" + Environment.ProcessId;
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write))
+        var headerBytes = Encoding.ASCII.GetBytes(header);
+        var payload = bytes.ToArray();
+        AtomicFile.Write(path, fs =>
         {
             fs.Write(Magic);
             fs.WriteByte(1); fs.WriteByte(0);
-            Span<byte> len = stackalloc byte[2];
+            var len = new byte[2];
             BinaryPrimitives.WriteUInt16LittleEndian(len, (ushort)header.Length);
             fs.Write(len);
-            fs.Write(Encoding.ASCII.GetBytes(header));
-            fs.Write(bytes);
-        }
-        File.Move(tmp, path, overwrite: true);
+            fs.Write(headerBytes);
+            fs.Write(payload);
+        });
     }
 
     /// <summary>Reads an array as float32 (converting from any supported dtype). Returns data and shape.</summary>

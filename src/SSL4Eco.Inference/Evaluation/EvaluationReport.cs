@@ -1,3 +1,4 @@
+using SSL4Eco.Inference.Files;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -97,10 +98,10 @@ public sealed record EvaluationReport
     }
 
     /// <summary>Writes the JSON to a temporary file renamed over <paramref name="path"/>.</summary>
-    public void SaveJson(string path) => WriteAtomically(path, ToJson());
+    public void SaveJson(string path) => _ = AtomicFile.WriteText(path, ToJson());
 
     /// <summary>Writes the Markdown to a temporary file renamed over <paramref name="path"/>.</summary>
-    public void SaveMarkdown(string path) => WriteAtomically(path, ToMarkdown());
+    public void SaveMarkdown(string path) => _ = AtomicFile.WriteText(path, ToMarkdown());
 
     /// <summary>
     /// A Markdown summary: settings, then one table with a row per embedding set and a column per metric
@@ -139,15 +140,4 @@ public sealed record EvaluationReport
 
     private static string Escape(string s) => s.Replace("|", "\\|", StringComparison.Ordinal);
 
-    private static void WriteAtomically(string path, string text)
-    {
-        var full = Path.GetFullPath(path);
-        var temp = full + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        try
-        {
-            File.WriteAllText(temp, text);
-            File.Move(temp, full, overwrite: true);
-        }
-        finally { if (File.Exists(temp)) File.Delete(temp); }
-    }
 }

@@ -1,3 +1,4 @@
+using SSL4Eco.Inference.Files;
 using SSL4Eco.Inference.Onnx;
 
 namespace SSL4Eco.Inference.Heads;
@@ -38,19 +39,8 @@ public static class HeadOnnxFusion
             [TaskKey] = head.Task.ToString(),
             [OutputsKey] = string.Join(',', head.OutputNames),
         };
-        var full = Path.GetFullPath(outputOnnx);
-        var tmp = full + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        try
-        {
-            using (var src = File.OpenRead(encoderOnnx))
-            using (var dst = File.Create(tmp))
-                OnnxHeadAppender.Append(src, dst, weight, bias, activation, metadata);
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+        using var src = File.OpenRead(encoderOnnx);
+        AtomicFile.Write(outputOnnx, dst => OnnxHeadAppender.Append(src, dst, weight, bias, activation, metadata));
     }
 
     /// <summary>The head's weight [k, D] and bias [k] with regression standardisation folded in (y = (Wx + b)·std + mean).</summary>

@@ -1,3 +1,4 @@
+using SSL4Eco.Inference.Files;
 using System.Numerics.Tensors;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -136,14 +137,7 @@ public sealed class LinearHead
             Format = FormatName, Version = 1, Task = TaskName(Task), InputDim = InputDim, Outputs = Outputs,
             OutputNames = OutputNames.ToArray(), Weight = _weight, Bias = _bias, TargetMean = _targetMean, TargetStd = _targetStd,
         };
-        var full = Path.GetFullPath(path);
-        var temp = full + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        try
-        {
-            using (var stream = File.Create(temp)) JsonSerializer.Serialize(stream, dto);
-            File.Move(temp, full, overwrite: true);
-        }
-        finally { if (File.Exists(temp)) File.Delete(temp); }
+        AtomicFile.Write(path, stream => JsonSerializer.Serialize(stream, dto));
     }
 
     /// <summary>Reads a head written by <see cref="Save"/>.</summary>

@@ -1,3 +1,4 @@
+using SSL4Eco.Inference.Files;
 using System.Reflection;
 using Google.Protobuf;
 using SSL4Eco.Inference.Checkpoints;

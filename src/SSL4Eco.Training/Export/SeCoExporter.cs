@@ -1,3 +1,4 @@
+using SSL4Eco.Inference.Files;
 using System.Globalization;
 using SSL4Eco.Inference.Checkpoints;
 using SSL4Eco.Inference.Models;
@@ -115,13 +116,7 @@ public sealed class SeCoExporter : IDisposable
             ["pytorch-lightning_version"] = "1.9.5",
             ["hyper_parameters"] = hp,
         };
-        string tmp = path + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-        try
-        {
-            using (var f = File.Create(tmp)) { TorchCheckpointWriter.Write(f, "archive", tensors, extra); f.Flush(true); }
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally { if (File.Exists(tmp)) File.Delete(tmp); }
+        AtomicFile.Write(path, f => TorchCheckpointWriter.Write(f, "archive", tensors, extra));
     }
 
     /// <summary>Maps our module names to the official Lightning ones (encoder children by index).</summary>

@@ -33,7 +33,7 @@ public class LinearHeadTests
         Assert.Equal(head.TargetStd.ToArray(), back.TargetStd.ToArray());
         var x = Enumerable.Range(0, 4 * 5).Select(i => (float)Math.Sin(i)).ToArray();
         Assert.Equal(head.Predict(x, 4), back.Predict(x, 4));
-        Assert.Empty(Directory.GetFiles(dir.Path, "*.tmp"));
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.tmp*"));
     }
 
     [Fact]
