@@ -101,6 +101,22 @@ print(json.dumps({'queue': list(sd['queue'].shape), 'ptr_dtype': str(sd['queue_p
         Assert.Equal(["B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "NDVI"], contract.Bands);
         Assert.Equal(255, contract.Scaling.Divisor);
         Assert.Equal(32, contract.InputSize);
+
+        // The inference library runs the exported model on a raw SSL4Eco-layout patch (what 'ssl4eco embed' does):
+        // 13 bands by name, NDVI present, DN/255, centre crop 40 -> 32 (offset 4), equal to TorchSharp on the same crop.
+        string[] bands = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B11", "B12", "NDVI"];
+        var rng = new Random(5);
+        var raw = Enumerable.Range(0, 13 * 40 * 40).Select(_ => (float)rng.Next(100, 5000)).ToArray();
+        using var encoder = SSL4Eco.Inference.Embedding.SeCoEcoEncoder.Open(dir.File("enc.onnx"));
+        var embedded = encoder.Embed(new SSL4Eco.Inference.Preprocessing.Patch(bands, 40, 40, raw));
+        int[] pick = [1, 2, 3, 4, 5, 6, 7, 8, 12];
+        var crop = new float[9 * 32 * 32];
+        for (int c = 0; c < 9; c++)
+            for (int y = 0; y < 32; y++)
+                for (int xx = 0; xx < 32; xx++)
+                    crop[(c * 32 + y) * 32 + xx] = raw[(pick[c] * 40 + y + 4) * 40 + xx + 4] / 255f;
+        var reference = exporter.Embed(crop, 1, 9, 32, 32);
+        Assert.True(Cosine(reference, embedded) >= 0.99999, $"encoder vs TorchSharp cosine {Cosine(reference, embedded)}");
     }
 
     [Fact]
