@@ -3,6 +3,7 @@ using SSL4Eco.Cli.Reports;
 using SSL4Eco.Inference.Evaluation;
 using SSL4Eco.Inference.Geo.Tables;
 using SSL4Eco.Inference.Heads;
+using SSL4Eco.Inference.Registry;
 
 namespace SSL4Eco.Cli.Commands;
 
@@ -14,7 +15,8 @@ internal static class ProbeCommand
 {
     public static Command Create()
     {
-        var embeddings = new Option<FileInfo[]>("--embeddings", "-e") { Description = "Embedding tables (.npy [N, D], .csv, .parquet from 'ssl4eco embed' or 'map'); several are compared in one report.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var embeddings = new Option<FileInfo[]>("--embeddings", "-e") { Description = "Embedding tables (.npy [N, D], .csv, .parquet from 'ssl4eco embed' or 'map'); several are compared in one report.", AllowMultipleArgumentsPerToken = true };
+        var patches = new Option<DirectoryInfo?>("--patches") { Description = "A folder of patch rasters (ids = file names) embedded with --model once and cached by content hash; compared with any --embeddings." };
         var labels = new Option<FileInfo>("--labels", "-y") { Description = "Labels: .npy, or .csv with an id column (rows matched to the embeddings' ids when both have them).", Required = true };
         var task = new Option<TaskType>("--task") { Description = "Classification | MultiLabel | Regression | Distribution.", Required = true };
         var method = new Option<ProbeMethod>("--method") { Description = "Linear (AdamW probe), Knn (cosine, softmax(sim/0.07)) or Ridge (closed form, regression).", DefaultValueFactory = _ => ProbeMethod.Linear };
@@ -25,7 +27,9 @@ internal static class ProbeCommand
         var report = new Option<FileInfo?>("--report") { Description = "Report path (.json); a .md and PNG plots are written beside it." };
         var saveHead = new Option<FileInfo?>("--save-head") { Description = "Train the head on all rows of the first embedding file and save it (JSON) for 'embed'/'map' or the library." };
         var command = new Command("probe", "Evaluate frozen embeddings with the paper's protocol (linear probe, k-NN or ridge; K folds; mean ± std).")
-            { embeddings, labels, task, method, k, folds, seed, idColumn, report, saveHead };
+            { embeddings, patches, labels, task, method, k, folds, seed, idColumn, report, saveHead };
+        var encoder = new EncoderCliOptions();
+        encoder.AddTo(command);
         command.SetAction((parse, ct) => CliRunner.RunAsync(async token =>
         {
             var t = parse.GetValue(task);
@@ -34,11 +38,20 @@ internal static class ProbeCommand
                 ? LabelSet.FromCsv(labelFile.FullName, t, parse.GetValue(idColumn)!)
                 : LabelSet.FromNpy(labelFile.FullName, t);
             var sets = new List<EmbeddingSet>();
-            foreach (var f in parse.GetValue(embeddings)!)
+            if (parse.GetValue(patches) is { } folder)
+            {
+                using var model = await encoder.OpenAsync(parse, token).ConfigureAwait(false);
+                using var cache = new WeightsCache();
+                var table = await PatchFolderEmbeddings.GetOrComputeAsync(folder.FullName, model, Path.Combine(cache.CacheDirectory, "embeddings"),
+                    progress: new Progress<int>(n => Console.Error.Write($"\rembedded {n} patches")), cancellationToken: token).ConfigureAwait(false);
+                sets.Add(new EmbeddingSet(model.Contract.ModelId, Align(table, labelSet, folder.Name), table.Dimension));
+            }
+            foreach (var f in parse.GetValue(embeddings) ?? [])
             {
                 var table = await EmbeddingTable.ReadAsync(f.FullName, token).ConfigureAwait(false);
                 sets.Add(new EmbeddingSet(Path.GetFileNameWithoutExtension(f.Name), Align(table, labelSet, f.Name), table.Dimension));
             }
+            if (sets.Count == 0) throw new ArgumentException("Give --embeddings and/or --patches.");
             var options = new ProbeEvaluationOptions
             {
                 Method = parse.GetValue(method),

@@ -5,8 +5,49 @@ using SSL4Eco.Inference.Tests.Oracle;
 namespace SSL4Eco.Cli.Tests.Commands;
 
 [Collection(CliCollection.Name)]
-public sealed class EvaluationCommandTests
+public sealed class EvaluationCommandTests(CliModelFixture model) : IClassFixture<CliModelFixture>
 {
+    [Fact]
+    public void Probe_OnAPatchFolder_EmbedsOnce_AndCachesByContentHash()
+    {
+        using var dir = new TempDir();
+        var patches = Directory.CreateDirectory(dir.File("patches")).FullName;
+        var scene = Path.Combine(Repo.Samples, "sentinel2_l2a_sample.tif");
+        // Eight 224² windows of the sample scene, two classes by position.
+        PythonOracle.Run("""
+import subprocess, sys
+for i in range(8):
+    x, y = (i % 4) * 64, (i // 4) * 200
+    subprocess.check_call(['gdal_translate', '-q', '-srcwin', str(x), str(y), '224', '224', sys.argv[1], f'{sys.argv[2]}/p{i}.tif'])
+""", scene, patches);
+        File.WriteAllLines(dir.File("labels.csv"), ["id,label", .. Enumerable.Range(0, 8).Select(i => $"p{i}.tif,{(i < 4 ? "north" : "south")}")]);
+        var cache = dir.File("cache");
+        Environment.SetEnvironmentVariable("SSL4ECO_CACHE", cache);
+        try
+        {
+            string[] args = ["probe", "--patches", patches, "-m", model.Checkpoint, "-y", dir.File("labels.csv"), "--task", "Classification", "--method", "Knn", "--k", "3", "--folds", "2"];
+            var (exit, _, stderr) = CliHarness.Run(args);
+            Assert.True(exit == 0, stderr);
+            Assert.Contains("embedded 8 patches", stderr);
+            var entries = Directory.GetFiles(Path.Combine(cache, "embeddings"), "*.parquet");
+            Assert.Single(entries);
+
+            (exit, _, stderr) = CliHarness.Run(args);                 // unchanged folder: read from the cache
+            Assert.True(exit == 0, stderr);
+            Assert.DoesNotContain("embedded", stderr);
+
+            File.Copy(Path.Combine(patches, "p0.tif"), Path.Combine(patches, "p1.tif"), overwrite: true);   // content changed
+            (exit, _, stderr) = CliHarness.Run(args);
+            Assert.True(exit == 0, stderr);
+            Assert.Contains("embedded 8 patches", stderr);
+            Assert.Equal(2, Directory.GetFiles(Path.Combine(cache, "embeddings"), "*.parquet").Length);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SSL4ECO_CACHE", null);
+        }
+    }
+
     [Fact]
     public void Metrics_Classification_EqualsScikitLearn()
     {

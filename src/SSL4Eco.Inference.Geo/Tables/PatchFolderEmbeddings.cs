@@ -1,0 +1,79 @@
+using System.Security.Cryptography;
+using System.Text;
+using SSL4Eco.Inference.Embedding;
+using SSL4Eco.Inference.Geo.Rasters;
+using SSL4Eco.Inference.Models;
+
+namespace SSL4Eco.Inference.Geo.Tables;
+
+/// <summary>
+/// Embeds a folder of patch rasters (one patch per file, ids = file names) once and caches the table by content hash:
+/// the key covers the model contract (id, bands, scaling, spatial policy, source checkpoint hash) and every file's name
+/// and SHA-256, so a changed file or another model gives a new entry and an unchanged folder is never embedded twice.
+/// </summary>
+/// <remarks>Stateless; thread-safe (cache entries are written atomically).</remarks>
+public static class PatchFolderEmbeddings
+{
+    /// <summary>Patch file extensions picked up from the folder.</summary>
+    public static IReadOnlyList<string> Extensions { get; } = [".tif", ".tiff", ".jp2", ".vrt"];
+
+    /// <summary>The cache key of a folder for a model (lower-case hex SHA-256).</summary>
+    public static string CacheKey(string folder, ModelContract contract)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var (k, v) in contract.ToMetadata().OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            sha.AppendData(Encoding.UTF8.GetBytes($"{k}={v}\n"));
+        foreach (var file in Files(folder))
+        {
+            using var fs = File.OpenRead(file);
+            sha.AppendData(Encoding.UTF8.GetBytes(Path.GetFileName(file) + "\n"));
+            sha.AppendData(SHA256.HashData(fs));
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
+    /// <summary>Returns the folder's embeddings, from <paramref name="cacheFolder"/> when present, else computing and caching them.</summary>
+    /// <param name="folder">Folder of patch rasters.</param>
+    /// <param name="model">The encoder.</param>
+    /// <param name="cacheFolder">Where cached tables (<c>KEY.parquet</c>) live.</param>
+    /// <param name="bands">Band names for files without band descriptions.</param>
+    /// <param name="progress">Files embedded so far.</param>
+    /// <param name="cancellationToken">Cancels embedding.</param>
+    /// <exception cref="ArgumentException">The folder holds no patch files.</exception>
+    public static async Task<EmbeddingTable> GetOrComputeAsync(string folder, IEmbeddingModel model, string cacheFolder,
+        IReadOnlyList<string>? bands = null, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var files = Files(folder);
+        if (files.Count == 0)
+            throw new ArgumentException($"'{folder}' holds no patch files ({string.Join(", ", Extensions)}).");
+        var cached = Path.Combine(cacheFolder, CacheKey(folder, model.Contract) + ".parquet");
+        if (File.Exists(cached)) return await EmbeddingTable.ReadAsync(cached, cancellationToken).ConfigureAwait(false);
+        int dim = model.Contract.EmbeddingDim;
+        var values = new float[files.Count * dim];
+        const int batch = 16;
+        for (int start = 0; start < files.Count; start += batch)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var patches = files.Skip(start).Take(batch).Select(f =>
+            {
+                try { return PatchReader.Read(f, bands); }
+                catch (Exception e) when (e is not OperationCanceledException) { throw new InvalidDataException($"{Path.GetFileName(f)}: {e.Message}", e); }
+            }).ToList();
+            model.EmbedBatch(patches, cancellationToken).CopyTo(values, start * dim);
+            progress?.Report(Math.Min(start + batch, files.Count));
+        }
+        var table = new EmbeddingTable(files.Select(Path.GetFileName).ToArray()!, values, dim);
+        Directory.CreateDirectory(cacheFolder);
+        await table.WriteAsync(cached, cancellationToken).ConfigureAwait(false);
+        return table;
+    }
+
+    private static List<string> Files(string folder)
+    {
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Patch folder '{folder}' does not exist.");
+        return Directory.EnumerateFiles(folder)
+            .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+            .OrderBy(f => f, StringComparer.Ordinal).ToList();
+    }
+}
