@@ -70,6 +70,10 @@ internal sealed class MapState : IDisposable
         }
         _valid.Position = (long)index * 8;
         _valid.Write(BitConverter.GetBytes(validFraction));
+        // Hand the tile's data to the OS before its status byte can reach it: after a kill (not a power loss) a tile
+        // marked done always has its embedding and valid fraction on file.
+        _emb.Flush(flushToDisk: false);
+        _valid.Flush(flushToDisk: false);
         ValidFraction[index] = validFraction;
         Status[index] = status;
         _status.Position = index;

@@ -84,3 +84,55 @@ print(np.abs(ref - s.ReadAsArray()).max(), m.GetGeoTransform() == s.GetGeoTransf
         Assert.Contains("summer\t2021-07-01", stdout);
     }
 }
+
+[Collection(CliCollection.Name)]
+public sealed class MapResumeTests(CliModelFixture model) : IClassFixture<CliModelFixture>
+{
+    [Fact]
+    public void Map_KilledMidRun_ThenResumed_IsByteIdenticalToAnUninterruptedRun()
+    {
+        using var dir = new TempDir();
+        var onnx = dir.File("m.onnx");
+        Assert.Equal(0, CliHarness.Run("convert", model.Checkpoint, "-o", onnx).Exit);
+        var scene = Path.Combine(Repo.Samples, "sentinel2_l2a_sample.tif");
+        string[] Args(string prefix) => ["map", scene, "-m", onnx, "-o", dir.File(prefix + ".npy"), "--stride", "16", "--batch-size", "4"];
+
+        Assert.Equal(0, CliHarness.Run(Args("whole")).Exit);
+
+        // A separate process, killed (SIGKILL) once some tiles are recorded.
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ssl4eco.dll"));
+        foreach (var a in Args("killed")) psi.ArgumentList.Add(a);
+        using (var p = System.Diagnostics.Process.Start(psi)!)
+        {
+            var status = dir.File("killed.ssl4eco-partial/status.bin");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (clock.Elapsed < TimeSpan.FromMinutes(2) && !p.HasExited)
+            {
+                if (File.Exists(status) && CountDone(status) >= 40) break;
+                Thread.Sleep(50);
+            }
+            Assert.False(p.HasExited, "the run finished before it could be killed");
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit();
+        }
+        int doneAtKill = CountDone(dir.File("killed.ssl4eco-partial/status.bin"));
+        Assert.InRange(doneAtKill, 40, 224);
+        Assert.False(File.Exists(dir.File("killed.npy")));
+
+        var (exit, stdout, stderr) = CliHarness.Run(Args("killed"));
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("resumed", stdout);
+        Assert.DoesNotContain(" 0 resumed", stdout);
+        foreach (var ext in new[] { ".npy", ".valid.npy" })
+            Assert.Equal(File.ReadAllBytes(dir.File("whole" + ext)), File.ReadAllBytes(dir.File("killed" + ext)));
+    }
+
+    private static int CountDone(string statusFile)
+    {
+        using var fs = new FileStream(statusFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var bytes = new byte[fs.Length];
+        fs.ReadExactly(bytes);
+        return bytes.Count(b => b != 0);
+    }
+}
