@@ -42,12 +42,7 @@ internal sealed class TileReader : IDisposable
             _checkMask = _bands.Select(b => (_ds.Band(b).MaskFlags & GdalMaskFlags.AllValid) == 0).ToArray();
             _perDatasetMask = _bands.All(b => (_ds.Band(b).MaskFlags & GdalMaskFlags.PerDataset) != 0);
             double? baseline = Rasters.PatchReader.ReadBaseline(_ds);
-            _harmonize = request.Harmonize switch
-            {
-                HarmonizeMode.On => true,
-                HarmonizeMode.Off => false,
-                _ => baseline is >= 4.0,
-            };
+            _harmonize = Harmonization.Applies(request.Harmonize, baseline);
             _date = request.Date ?? Rasters.PatchReader.ReadDate(_ds);
             _cloudValues = [.. request.CloudMaskValues];
             if (request.CloudMaskPath is not null) _cloud = GdalDataset.Open(request.CloudMaskPath);
@@ -100,8 +95,7 @@ internal sealed class TileReader : IDisposable
                 float mean = (float)(sum / nValid);
                 for (int i = 0; i < plane; i++) if (!valid[i]) values[i] = mean;
             }
-            if (_harmonize && !string.Equals(_names[b], "NDVI", StringComparison.OrdinalIgnoreCase))
-                for (int i = 0; i < plane; i++) values[i] = Math.Max(values[i] - 1000f, 0f);
+            if (_harmonize && Harmonization.AppliesToBand(_names[b])) Harmonization.Apply(values, values);
         }
         return new TileRead(tile, index, new Patch(_names, w.Height, w.Width, data) { Date = _date }, fraction);
     }

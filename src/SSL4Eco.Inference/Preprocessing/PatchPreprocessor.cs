@@ -27,7 +27,6 @@ namespace SSL4Eco.Inference.Preprocessing;
 /// </remarks>
 public sealed class PatchPreprocessor
 {
-    private const float HarmonizeOffset = 1000f;
     private const float NdviEpsilon = 1e-5f;
     private const float NdviScale = 10000f;
 
@@ -63,12 +62,7 @@ public sealed class PatchPreprocessor
     public bool HarmonizesPatch(Patch patch)
     {
         ArgumentNullException.ThrowIfNull(patch);
-        return Options.Harmonize switch
-        {
-            HarmonizeMode.On => true,
-            HarmonizeMode.Auto => patch.ProcessingBaseline is >= 4.0,
-            _ => false,
-        };
+        return Harmonization.Applies(Options.Harmonize, patch.ProcessingBaseline);
     }
 
     /// <summary>Preprocesses one patch into a new array of <see cref="ValuesPerPatch"/> floats.</summary>
@@ -164,8 +158,7 @@ public sealed class PatchPreprocessor
         var src = CheckedBand(patch, bandIndex);
         if (harmonize)
         {
-            TensorPrimitives.Subtract(src, HarmonizeOffset, into);
-            TensorPrimitives.Max(into, 0f, into);
+            Harmonization.Apply(src, into);
         }
         else
         {
