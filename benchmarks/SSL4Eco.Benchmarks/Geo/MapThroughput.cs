@@ -36,8 +36,12 @@ internal static class MapThroughput
         int tiles = result.Progress.Completed;
 
         sw.Restart();
+        int perTile = c.Channels * c.InputSize * c.InputSize;
         for (int done = 0; done < tiles; done += batch)
-            encoder.EmbedPreprocessed(input, Math.Min(batch, tiles - done), output);
+        {
+            int n = Math.Min(batch, tiles - done);
+            encoder.EmbedPreprocessed(input.AsSpan(0, n * perTile), n, output.AsSpan(0, n * c.EmbeddingDim));
+        }
         double encoderOnly = tiles / sw.Elapsed.TotalSeconds;
 
         Console.WriteLine(FormattableString.Invariant(

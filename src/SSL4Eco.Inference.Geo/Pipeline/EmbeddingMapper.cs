@@ -28,6 +28,9 @@ public static class EmbeddingMapper
     public static string SoftwareVersion { get; } =
         typeof(EmbeddingMapper).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 
+    /// <summary>How often the resume state is forced to disk (fsync) during a run.</summary>
+    private static readonly TimeSpan SyncInterval = TimeSpan.FromSeconds(5);
+
     /// <summary>Runs the map; see the type remarks.</summary>
     /// <exception cref="ArgumentException">The request is invalid (message names the option).</exception>
     /// <exception cref="GdalException">The input cannot be opened or read.</exception>
@@ -97,9 +100,11 @@ public static class EmbeddingMapper
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var ct = linked.Token;
 
+        // Tile-data arrays go back to the readers once their batch is embedded (bounded by the queues).
+        var dataPool = new System.Collections.Concurrent.ConcurrentBag<float[]>();
         var readers = Enumerable.Range(0, request.ReaderCount).Select(k => Task.Run(async () =>
         {
-            using var reader = new TileReader(request, model.Contract.Bands);
+            using var reader = new TileReader(request, model.Contract.Bands, dataPool);
             // Each reader takes whole tile rows (row % readers == k) so its reads stay block-aligned and cache-friendly.
             foreach (var t in pending.Where(t => t.Row % request.ReaderCount == k))
             {
@@ -135,6 +140,7 @@ public static class EmbeddingMapper
                         throw new InvalidOperationException($"The model returned {emb.Length} values for {batch.Count} patches; {batch.Count * dim} expected (EmbeddingDim {dim}).");
                     for (int i = 0; i < batch.Count; i++)
                         await results.Writer.WriteAsync((batch[i], emb?.AsSpan(i * dim, dim).ToArray(), emb is null), ct);
+                    foreach (var b in batch) dataPool.Add(b.Patch!.Data);
                     batch.Clear();
                 }
                 await foreach (var r in reads.Reader.ReadAllAsync(ct))
@@ -155,7 +161,9 @@ public static class EmbeddingMapper
 
         var writer = Task.Run(async () =>
         {
-            int sinceFlush = 0;
+            // Tile data reaches the OS as it is recorded (a killed run resumes); fsync, which only matters for power loss,
+            // runs at most every few seconds so it does not stall the writer once per batch.
+            var sinceSync = System.Diagnostics.Stopwatch.StartNew();
             try
             {
                 await foreach (var (r, emb, fail) in results.Reader.ReadAllAsync(CancellationToken.None))
@@ -172,7 +180,7 @@ public static class EmbeddingMapper
                         else state.Record(r.Index, emb, TileStatus.Embedded, r.ValidFraction);
                     }
                     completed++;
-                    if (++sinceFlush >= request.BatchSize) { state.Flush(); sinceFlush = 0; }
+                    if (sinceSync.Elapsed >= SyncInterval) { state.Flush(); sinceSync.Restart(); }
                     progress?.Report(new MapProgress(completed, tiles.Count, skipped, failed, resumed));
                 }
             }

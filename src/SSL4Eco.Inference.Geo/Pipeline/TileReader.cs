@@ -23,12 +23,26 @@ internal sealed class TileReader : IDisposable
     private readonly bool _harmonize;
     private readonly bool _perDatasetMask;
     private readonly DateOnly? _date;
+    private readonly System.Collections.Concurrent.ConcurrentBag<float[]>? _pool;
+    private bool[] _valid = [];
+    private byte[] _mask = [];
+
+    /// <summary>A tile-data array of exactly <paramref name="length"/> values, reused from the pool when one is free.</summary>
+    private float[] RentData(int length)
+    {
+        if (_pool is not null)
+            for (int tries = 0; tries < 4 && _pool.TryTake(out var a); tries++)
+                if (a.Length == length) return a;
+        return new float[length];
+    }
 
     /// <param name="request">The map request.</param>
     /// <param name="neededBands">Contract bands of the model; only these (and B4/B8 for a derived NDVI) are read. Null reads all.</param>
-    public TileReader(MapRequest request, IReadOnlyList<string>? neededBands = null)
+    /// <param name="dataPool">Tile-data arrays handed back after embedding (1.8 MB each at 9 × 224², so reuse spares the large-object heap).</param>
+    public TileReader(MapRequest request, IReadOnlyList<string>? neededBands = null, System.Collections.Concurrent.ConcurrentBag<float[]>? dataPool = null)
     {
         _request = request;
+        _pool = dataPool;
         _ds = GdalDataset.Open(request.InputPath);
         try
         {
@@ -62,11 +76,12 @@ internal sealed class TileReader : IDisposable
     {
         var w = tile.Window;
         int plane = w.Width * w.Height;
-        var data = new float[_bands.Length * plane];
+        var data = RentData(_bands.Length * plane);
         _ds.Read(w, data, _bands);
-        var valid = new bool[plane];
+        if (_valid.Length != plane) { _valid = new bool[plane]; _mask = new byte[plane]; }
+        var valid = _valid;
+        var mask = _mask;
         Array.Fill(valid, true);
-        var mask = new byte[plane];
         bool sharedMaskRead = false;
         for (int b = 0; b < _bands.Length; b++)
         {
