@@ -3,7 +3,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Spectre.Console;
+using SSL4Eco.Inference.Geo.Outputs;
 using SSL4Eco.Inference.Geo.Pipeline;
+using SSL4Eco.Inference.Heads;
 using SSL4Eco.Inference.Geo.Previews;
 using SSL4Eco.Inference.Preprocessing;
 using SSL4Eco.Inference.Geo.Gdal;
@@ -32,10 +34,11 @@ internal static partial class MapCommand
         var dates = new Option<string?>("--dates") { Description = "Acquisition dates of the inputs (yyyy-MM-dd, comma-separated); default: read from a yyyyMMdd in each file name." };
         var preview = new Option<FileInfo?>("--preview") { Description = "Write a quick-look PNG: the first three principal components of the map beside a true-colour view." };
         var restart = new Option<bool>("--restart") { Description = "Ignore the resume state of an interrupted run and start over." };
+        var head = new Option<FileInfo?>("--head") { Description = "A trained head (JSON from 'ssl4eco probe --save-head'): also write PREFIX.prediction.tif, one band per output." };
         var readers = new Option<int>("--readers") { Description = "Reader threads (each opens its own GDAL dataset).", DefaultValueFactory = _ => 1 };
         var encoder = new EncoderCliOptions();
         var command = new Command("map", "Map rasters of any size to georeferenced embeddings (tiles, bounded memory, resumable).")
-            { inputs, output, tile, stride, roi, roiCrs, bands, cloudMask, cloudValues, minValid, aggregate, dates, preview, restart, readers };
+            { inputs, output, tile, stride, roi, roiCrs, bands, cloudMask, cloudValues, minValid, aggregate, dates, preview, restart, readers, head };
         encoder.AddTo(command);
         command.SetAction((parse, ct) => CliRunner.RunAsync(async token =>
         {
@@ -50,7 +53,9 @@ internal static partial class MapCommand
                 _ => throw new ArgumentException($"Unknown map output '{outFile.Extension}' (use .tif, .parquet or .npy)."),
             };
             var previewFile = parse.GetValue(preview);
-            if (previewFile is not null) outputs |= MapOutputs.Cog;
+            var headFile = parse.GetValue(head);
+            var linearHead = headFile is null ? null : LinearHead.Load(headFile.FullName);
+            if (previewFile is not null || linearHead is not null) outputs |= MapOutputs.Cog;
             Directory.CreateDirectory(outFile.DirectoryName!);
             var (roiWindow, roiText) = ParseRoi(parse.GetValue(roi));
             var request = new MapRequest
@@ -93,6 +98,14 @@ internal static partial class MapCommand
                 }
             }).ConfigureAwait(false);
             foreach (var f in files) Console.WriteLine($"wrote {f}");
+            if (linearHead is not null)
+            {
+                var map = files.LastOrDefault(f => f.EndsWith(".tif", StringComparison.OrdinalIgnoreCase))
+                    ?? throw new InvalidOperationException("No embedding raster was written to apply the head to.");
+                var predictions = Path.ChangeExtension(map, ".prediction.tif");
+                PredictionMap.Write(map, linearHead, predictions, token);
+                Console.WriteLine($"wrote {predictions} ({linearHead.Task}: {string.Join(",", linearHead.OutputNames)})");
+            }
             if (previewFile is not null)
             {
                 var map = files.LastOrDefault(f => f.EndsWith(".tif", StringComparison.OrdinalIgnoreCase))

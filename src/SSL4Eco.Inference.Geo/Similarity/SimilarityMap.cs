@@ -1,5 +1,5 @@
-using SSL4Eco.Inference.Files;
 using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Inference.Geo.Outputs;
 using SSL4Eco.Inference.Similarity;
 
 namespace SSL4Eco.Inference.Geo.Similarity;
@@ -33,36 +33,8 @@ public static class SimilarityMap
     /// <exception cref="ArgumentException">The query length differs from the map's band count.</exception>
     public static void Write(string embeddingMap, ReadOnlySpan<float> query, string outputPath, CancellationToken cancellationToken = default)
     {
-        using var ds = GdalDataset.Open(embeddingMap);
-        int dim = ds.BandCount, w = ds.Width, h = ds.Height;
-        if (query.Length != dim) throw new ArgumentException($"The query has {query.Length} dims but the map has {dim} bands.");
-        double? nodata = ds.Band(1).NoData;
-        var similarity = new float[w * h];
-        var rowValues = new float[dim * w];
-        var pixel = new float[dim];
-        for (int y = 0; y < h; y++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            ds.Read(new PixelWindow(0, y, w, 1), rowValues);   // band-major: [dim, w]
-            for (int x = 0; x < w; x++)
-            {
-                for (int d = 0; d < dim; d++) pixel[d] = rowValues[d * w + x];
-                bool isNoData = nodata is double nd && pixel.All(v => v == (float)nd);
-                similarity[y * w + x] = isNoData ? NoData : EmbeddingIndex.CosineSimilarities(query, pixel, dim)[0];
-            }
-        }
-        AtomicFile.WriteVia(outputPath, tmp =>
-        {
-            using (var outDs = GdalDataset.Create("GTiff", tmp, w, h, 1, GdalDataType.Float32,
-                       new Dictionary<string, string> { ["COMPRESS"] = "DEFLATE", ["TILED"] = "YES" }))
-            {
-                outDs.GeoTransform = ds.GeoTransform;
-                if (ds.ProjectionWkt.Length > 0) outDs.ProjectionWkt = ds.ProjectionWkt;
-                var band = outDs.Band(1);
-                band.NoData = NoData;
-                band.Description = "cosine_similarity";
-                outDs.Write(new PixelWindow(0, 0, w, h), similarity);
-            }
-        });
+        var q = query.ToArray();
+        PixelMapTransform.Write(embeddingMap, outputPath, ["cosine_similarity"], NoData,
+            (pixel, result) => result[0] = EmbeddingIndex.CosineSimilarities(q, pixel, q.Length)[0], q.Length, cancellationToken);
     }
 }
