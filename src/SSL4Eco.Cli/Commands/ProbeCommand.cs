@@ -24,10 +24,11 @@ internal static class ProbeCommand
         var folds = new Option<int>("--folds") { Description = "Cross-validation folds (stratified for classification; seed 42).", DefaultValueFactory = _ => 10 };
         var seed = new Option<int>("--seed") { Description = "Seed of folds and training.", DefaultValueFactory = _ => 42 };
         var idColumn = new Option<string>("--id-column") { Description = "Id column of a CSV label file.", DefaultValueFactory = _ => "id" };
+        var split = new Option<FileInfo?>("--split") { Description = "An official split instead of K folds: a file with one of train/val/test per label row (or a CSV whose last column is the split)." };
         var report = new Option<FileInfo?>("--report") { Description = "Report path (.json); a .md and PNG plots are written beside it." };
         var saveHead = new Option<FileInfo?>("--save-head") { Description = "Train the head on all rows of the first embedding file and save it (JSON) for 'embed'/'map' or the library." };
         var command = new Command("probe", "Evaluate frozen embeddings with the paper's protocol (linear probe, k-NN or ridge; K folds; mean ± std).")
-            { embeddings, patches, labels, task, method, k, folds, seed, idColumn, report, saveHead };
+            { embeddings, patches, labels, task, method, k, folds, seed, idColumn, split, report, saveHead };
         var encoder = new EncoderCliOptions();
         encoder.AddTo(command);
         command.SetAction((parse, ct) => CliRunner.RunAsync(async token =>
@@ -58,6 +59,7 @@ internal static class ProbeCommand
                 Folds = parse.GetValue(folds),
                 Seed = parse.GetValue(seed),
                 KnnK = parse.GetValue(k),
+                Split = parse.GetValue(split) is { } splitFile ? ReadSplit(splitFile.FullName) : null,
             };
             var result = ProbeEvaluation.Run(sets, labelSet, options, new Progress<string>(m => Console.Error.WriteLine(m)), token);
             Console.WriteLine(result.ToMarkdown());
@@ -82,6 +84,15 @@ internal static class ProbeCommand
             return 0;
         }, ct));
         return command;
+    }
+
+    /// <summary>One split name per row: plain lines, or the last column of a CSV with a header naming a 'split' column.</summary>
+    private static List<string> ReadSplit(string path)
+    {
+        var lines = File.ReadAllLines(path).Where(l => !string.IsNullOrWhiteSpace(l)).ToList();
+        if (lines.Count > 0 && lines[0].Contains(',') && lines[0].Contains("split", StringComparison.OrdinalIgnoreCase))
+            return lines.Skip(1).Select(l => l.Split(',')[^1].Trim()).ToList();
+        return lines.Select(l => l.Trim()).ToList();
     }
 
     /// <summary>The table's rows in the label set's order when both carry ids; else as is (row counts must match).</summary>

@@ -112,6 +112,34 @@ print(json.dumps({'accuracy': accuracy_score(y, p), 'f1_macro': f1_score(y, p, a
     }
 
     [Fact]
+    public void Probe_WithAGivenSplit_UsesIt_AndRejectsABadOne()
+    {
+        using var dir = new TempDir();
+        var rng = new Random(8);
+        int n = 120, d = 8;
+        var x = new float[n * d];
+        var y = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            y[i] = i % 2;
+            for (int j = 0; j < d; j++) x[i * d + j] = (float)rng.NextDouble() + (j == (int)y[i] ? 2f : 0f);
+        }
+        NpyFile.Write(dir.File("x.npy"), x, n, d);
+        NpyFile.Write(dir.File("y.npy"), y, n);
+        File.WriteAllLines(dir.File("split.csv"), ["id,split", .. Enumerable.Range(0, n).Select(i => $"{i},{(i < 80 ? "train" : i < 100 ? "val" : "test")}")]);
+        var (exit, _, stderr) = CliHarness.Run("probe", "-e", dir.File("x.npy"), "-y", dir.File("y.npy"), "--task", "Classification",
+            "--split", dir.File("split.csv"), "--report", dir.File("r.json"));
+        Assert.True(exit == 0, stderr);
+        using var report = JsonDocument.Parse(File.ReadAllText(dir.File("r.json")));
+        Assert.Contains("\"f1_macro\"", report.RootElement.GetRawText());
+
+        File.WriteAllLines(dir.File("bad.txt"), Enumerable.Repeat("train", n - 1).Append("holdout"));
+        (exit, _, stderr) = CliHarness.Run("probe", "-e", dir.File("x.npy"), "-y", dir.File("y.npy"), "--task", "Classification", "--split", dir.File("bad.txt"));
+        Assert.Equal(1, exit);
+        Assert.Contains("holdout", stderr);
+    }
+
+    [Fact]
     public void Probe_MismatchedRows_IsAClearError()
     {
         using var dir = new TempDir();
