@@ -1,8 +1,6 @@
 using System.CommandLine;
-using SSL4Eco.Inference.Geo.Rasters;
 using SSL4Eco.Inference.Geo.Tables;
 using SSL4Eco.Inference.Heads;
-using SSL4Eco.Inference.Preprocessing;
 
 namespace SSL4Eco.Cli.Commands;
 
@@ -30,17 +28,11 @@ internal static class EmbedCommand
             var linearHead = headFile is null ? null : LinearHead.Load(headFile.FullName);
             var bandNames = parse.GetValue(bands)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             using var model = await encoder.OpenAsync(parse, token).ConfigureAwait(false);
-            int dim = model.Contract.EmbeddingDim, batch = model.Options.BatchSize;
-            var values = new float[inputs.Length * dim];
-            for (int start = 0; start < inputs.Length; start += batch)
-            {
-                token.ThrowIfCancellationRequested();
-                var chunk = inputs.Skip(start).Take(batch).Select(f => Read(f, bandNames)).ToList();
-                model.EmbedBatch(chunk, token).CopyTo(values, start * dim);
-                Console.Error.Write($"\rembedded {Math.Min(start + batch, inputs.Length)}/{inputs.Length}");
-            }
+            int dim = model.Contract.EmbeddingDim;
+            var table = PatchFolderEmbeddings.EmbedFiles(inputs.Select(f => f.FullName).ToList(), model, bandNames, model.Options.BatchSize,
+                new InlineProgress<int>(n => Console.Error.Write($"\rembedded {n}/{inputs.Length}")), token);
             Console.Error.WriteLine();
-            var table = new EmbeddingTable(inputs.Select(f => f.Name).ToArray(), values, dim);
+            var values = table.Values;
             await table.WriteAsync(outPath, token).ConfigureAwait(false);
             Console.WriteLine($"wrote {outPath} ({inputs.Length} x {dim}, model {model.Contract.ModelId}, provider {model.ActiveProvider})");
             if (linearHead is not null)
@@ -53,17 +45,5 @@ internal static class EmbedCommand
             return 0;
         }, ct));
         return command;
-    }
-
-    private static Patch Read(FileInfo file, IReadOnlyList<string>? bands)
-    {
-        try
-        {
-            return PatchReader.Read(file.FullName, bands);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            throw new InvalidDataException($"{file.Name}: {e.Message}", e);
-        }
     }
 }

@@ -47,7 +47,7 @@ internal sealed class EncoderCliOptions
         };
         options.Validate();
         var name = parse.GetValue(Model)!;
-        var progress = new Progress<long>(bytes => Console.Error.Write($"\rdownloading {name}: {bytes / (1024.0 * 1024):F1} MiB"));
+        var progress = new InlineProgress<long>(bytes => Console.Error.Write($"\rdownloading {name}: {bytes / (1024.0 * 1024):F1} MiB"));
         var path = await ModelLocator.ResolveAsync(name, new() { Logger = ConsoleLogging.Logger }, progress: progress, cancellationToken: cancellationToken).ConfigureAwait(false);
         return SeCoEcoEncoder.Open(path, options);
     }

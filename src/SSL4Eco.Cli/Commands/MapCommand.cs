@@ -100,16 +100,14 @@ internal static partial class MapCommand
             foreach (var f in files) Console.WriteLine($"wrote {f}");
             if (linearHead is not null)
             {
-                var map = files.LastOrDefault(f => f.EndsWith(".tif", StringComparison.OrdinalIgnoreCase))
-                    ?? throw new InvalidOperationException("No embedding raster was written to apply the head to.");
+                var map = EmbeddingRaster(files);
                 var predictions = Path.ChangeExtension(map, ".prediction.tif");
                 PredictionMap.Write(map, linearHead, predictions, token);
                 Console.WriteLine($"wrote {predictions} ({linearHead.Task}: {string.Join(",", linearHead.OutputNames)})");
             }
             if (previewFile is not null)
             {
-                var map = files.LastOrDefault(f => f.EndsWith(".tif", StringComparison.OrdinalIgnoreCase))
-                    ?? throw new InvalidOperationException("No embedding raster was written to preview.");
+                var map = EmbeddingRaster(files);
                 Console.WriteLine($"wrote {MapPreview.Write(map, paths[0], previewFile.FullName, inputBands: request.InputBands)}");
             }
             return 0;
@@ -127,7 +125,7 @@ internal static partial class MapCommand
                 .StartAsync(async ctx =>
                 {
                     var task = ctx.AddTask("tiles", maxValue: 1);
-                    await run(new Progress<MapProgress>(p =>
+                    await run(new InlineProgress<MapProgress>(p =>
                     {
                         task.MaxValue = Math.Max(1, p.Total);
                         task.Value = p.Completed + p.Skipped + p.Failed + p.Resumed;
@@ -137,7 +135,7 @@ internal static partial class MapCommand
             return;
         }
         long last = 0;
-        await run(new Progress<MapProgress>(p =>
+        await run(new InlineProgress<MapProgress>(p =>
         {
             if (clock.ElapsedMilliseconds - last < 2000 && p.Completed + p.Skipped + p.Failed + p.Resumed < p.Total) return;
             last = clock.ElapsedMilliseconds;
@@ -146,6 +144,11 @@ internal static partial class MapCommand
             Console.Error.WriteLine(FormattableString.Invariant($"tiles {p.Total - left}/{p.Total}, {rate:F1} tiles/s, ETA {(rate > 0 ? TimeSpan.FromSeconds(left / rate) : TimeSpan.Zero):hh\\:mm\\:ss}"));
         })).ConfigureAwait(false);
     }
+
+    /// <summary>The (last, i.e. aggregated when several dates) embedding raster among the files a run wrote.</summary>
+    private static string EmbeddingRaster(IEnumerable<string> files) =>
+        files.LastOrDefault(f => f.EndsWith(".tif", StringComparison.OrdinalIgnoreCase) && !f.EndsWith(".prediction.tif", StringComparison.OrdinalIgnoreCase))
+        ?? throw new InvalidOperationException("No embedding raster was written (the preview and --head need one).");
 
     private static IReadOnlyList<string>? Split(string? text) =>
         text?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);

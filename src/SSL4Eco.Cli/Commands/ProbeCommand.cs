@@ -44,13 +44,13 @@ internal static class ProbeCommand
                 using var model = await encoder.OpenAsync(parse, token).ConfigureAwait(false);
                 using var cache = new WeightsCache();
                 var table = await PatchFolderEmbeddings.GetOrComputeAsync(folder.FullName, model, Path.Combine(cache.CacheDirectory, "embeddings"),
-                    progress: new Progress<int>(n => Console.Error.Write($"\rembedded {n} patches")), cancellationToken: token).ConfigureAwait(false);
-                sets.Add(new EmbeddingSet(model.Contract.ModelId, Align(table, labelSet, folder.Name), table.Dimension));
+                    progress: new InlineProgress<int>(n => Console.Error.Write($"\rembedded {n} patches")), cancellationToken: token).ConfigureAwait(false);
+                sets.Add(new EmbeddingSet(model.Contract.ModelId, table.Values, table.Dimension, MatchingIds(table, labelSet)));
             }
             foreach (var f in parse.GetValue(embeddings) ?? [])
             {
                 var table = await EmbeddingTable.ReadAsync(f.FullName, token).ConfigureAwait(false);
-                sets.Add(new EmbeddingSet(Path.GetFileNameWithoutExtension(f.Name), Align(table, labelSet, f.Name), table.Dimension));
+                sets.Add(new EmbeddingSet(Path.GetFileNameWithoutExtension(f.Name), table.Values, table.Dimension, MatchingIds(table, labelSet)));
             }
             if (sets.Count == 0) throw new ArgumentException("Give --embeddings and/or --patches.");
             var options = new ProbeEvaluationOptions
@@ -61,7 +61,7 @@ internal static class ProbeCommand
                 KnnK = parse.GetValue(k),
                 Split = parse.GetValue(split) is { } splitFile ? ReadSplit(splitFile.FullName) : null,
             };
-            var result = ProbeEvaluation.Run(sets, labelSet, options, new Progress<string>(m => Console.Error.WriteLine(m)), token);
+            var result = ProbeEvaluation.Run(sets, labelSet, options, new InlineProgress<string>(m => Console.Error.WriteLine(m)), token);
             Console.WriteLine(result.ToMarkdown());
             if (parse.GetValue(report) is { } r)
             {
@@ -72,7 +72,7 @@ internal static class ProbeCommand
             }
             if (parse.GetValue(saveHead) is { } h)
             {
-                var first = sets[0];
+                var first = sets[0].AlignTo(labelSet.Ids);
                 var targets = labelSet.Values.Span;
                 int outputs = labelSet.Outputs;
                 LinearHead head = options.Method == ProbeMethod.Ridge
@@ -95,19 +95,10 @@ internal static class ProbeCommand
         return lines.Select(l => l.Trim()).ToList();
     }
 
-    /// <summary>The table's rows in the label set's order when both carry ids; else as is (row counts must match).</summary>
-    private static float[] Align(EmbeddingTable table, LabelSet labels, string name)
-    {
-        if (labels.Ids is null || !labels.Ids.All(new HashSet<string>(table.Ids).Contains))
-        {
-            if (table.Rows != labels.Count)
-                throw new ArgumentException($"{name} has {table.Rows} rows but the labels have {labels.Count}.");
-            return table.Values;
-        }
-        var row = new Dictionary<string, int>();
-        for (int i = 0; i < table.Rows; i++) row.TryAdd(table.Ids[i], i);
-        var aligned = new float[labels.Count * table.Dimension];
-        for (int i = 0; i < labels.Count; i++) table.Row(row[labels.Ids[i]]).CopyTo(aligned.AsSpan(i * table.Dimension));
-        return aligned;
-    }
+    /// <summary>
+    /// The table's ids when every label id is among them (rows are then matched by id in <see cref="EmbeddingSet.AlignTo"/>),
+    /// else null (rows are taken in order; .npy tables only have row numbers).
+    /// </summary>
+    private static IReadOnlyList<string>? MatchingIds(EmbeddingTable table, LabelSet labels) =>
+        labels.Ids is { } wanted && wanted.All(new HashSet<string>(table.Ids, StringComparer.Ordinal).Contains) ? table.Ids : null;
 }

@@ -49,24 +49,36 @@ public static class PatchFolderEmbeddings
             throw new ArgumentException($"'{folder}' holds no patch files ({string.Join(", ", Extensions)}).");
         var cached = Path.Combine(cacheFolder, CacheKey(folder, model.Contract) + ".parquet");
         if (File.Exists(cached)) return await EmbeddingTable.ReadAsync(cached, cancellationToken).ConfigureAwait(false);
+        var table = EmbedFiles(files, model, bands, progress: progress, cancellationToken: cancellationToken);
+        Directory.CreateDirectory(cacheFolder);
+        await table.WriteAsync(cached, cancellationToken).ConfigureAwait(false);
+        return table;
+    }
+
+    /// <summary>
+    /// Embeds patch files, one patch each, in batches of <paramref name="batchSize"/>; ids are the file names, rows in the
+    /// order given. A file that cannot be read fails with its name in the message.
+    /// </summary>
+    public static EmbeddingTable EmbedFiles(IReadOnlyList<string> files, IEmbeddingModel model, IReadOnlyList<string>? bands = null,
+        int batchSize = 16, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         int dim = model.Contract.EmbeddingDim;
         var values = new float[files.Count * dim];
-        const int batch = 16;
-        for (int start = 0; start < files.Count; start += batch)
+        for (int start = 0; start < files.Count; start += batchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var patches = files.Skip(start).Take(batch).Select(f =>
+            var patches = files.Skip(start).Take(batchSize).Select(f =>
             {
                 try { return PatchReader.Read(f, bands); }
                 catch (Exception e) when (e is not OperationCanceledException) { throw new InvalidDataException($"{Path.GetFileName(f)}: {e.Message}", e); }
             }).ToList();
             model.EmbedBatch(patches, cancellationToken).CopyTo(values, start * dim);
-            progress?.Report(Math.Min(start + batch, files.Count));
+            progress?.Report(Math.Min(start + batchSize, files.Count));
         }
-        var table = new EmbeddingTable(files.Select(Path.GetFileName).ToArray()!, values, dim);
-        Directory.CreateDirectory(cacheFolder);
-        await table.WriteAsync(cached, cancellationToken).ConfigureAwait(false);
-        return table;
+        return new EmbeddingTable(files.Select(f => Path.GetFileName(f)).ToArray(), values, dim);
     }
 
     private static List<string> Files(string folder)

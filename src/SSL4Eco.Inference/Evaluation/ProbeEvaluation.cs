@@ -54,7 +54,7 @@ public sealed class EmbeddingSet
     /// this set unchanged.
     /// </summary>
     /// <exception cref="ArgumentException">A label id has no embedding row.</exception>
-    internal EmbeddingSet AlignTo(IReadOnlyList<string>? ids)
+    public EmbeddingSet AlignTo(IReadOnlyList<string>? ids)
     {
         if (ids is null || Ids is null) return this;
         var row = new Dictionary<string, int>(StringComparer.Ordinal);
