@@ -35,10 +35,11 @@ internal static partial class MapCommand
         var preview = new Option<FileInfo?>("--preview") { Description = "Write a quick-look PNG: the first three principal components of the map beside a true-colour view." };
         var restart = new Option<bool>("--restart") { Description = "Ignore the resume state of an interrupted run and start over." };
         var head = new Option<FileInfo?>("--head") { Description = "A trained head (JSON from 'ssl4eco probe --save-head'): also write PREFIX.prediction.tif, one band per output." };
+        var dtype = new Option<EmbeddingRasterType>("--dtype") { Description = "Value type of the .tif map: Float32, Float16 (half the size) or Int8 (a quarter, with a per-pixel scale in PREFIX.scale.tif).", DefaultValueFactory = _ => EmbeddingRasterType.Float32 };
         var readers = new Option<int>("--readers") { Description = "Reader threads (each opens its own GDAL dataset).", DefaultValueFactory = _ => 1 };
         var encoder = new EncoderCliOptions();
         var command = new Command("map", "Map rasters of any size to georeferenced embeddings (tiles, bounded memory, resumable).")
-            { inputs, output, tile, stride, roi, roiCrs, bands, cloudMask, cloudValues, minValid, aggregate, dates, preview, restart, readers, head };
+            { inputs, output, tile, stride, roi, roiCrs, bands, cloudMask, cloudValues, minValid, aggregate, dates, preview, restart, readers, head, dtype };
         encoder.AddTo(command);
         command.SetAction((parse, ct) => CliRunner.RunAsync(async token =>
         {
@@ -64,6 +65,7 @@ internal static partial class MapCommand
                 OutputPrefix = Path.Combine(outFile.DirectoryName!, Path.GetFileNameWithoutExtension(outFile.Name)),
                 InputBands = Split(parse.GetValue(bands)),
                 Outputs = outputs,
+                RasterType = parse.GetValue(dtype),
                 TileSize = parse.GetValue(tile),
                 Stride = parse.GetValue(stride),
                 RoiWindow = roiWindow,

@@ -186,6 +186,30 @@ public sealed class GdalDataset : IDisposable
         ReadOrWrite<ushort>(true, window, MemoryMarshal.CreateSpan(ref MemoryMarshal.GetReference(source), source.Length), bands, 0, 0,
             GdalResampling.Nearest, GdalDataType.UInt16);
 
+    /// <summary>
+    /// Writes a pixel-interleaved buffer <c>[window.Height, window.Width, BandCount]</c> (all bands of a pixel together, the
+    /// layout of an embedding map) into a window; <typeparamref name="T"/> must match <paramref name="bufferType"/>.
+    /// </summary>
+    internal unsafe void WriteInterleaved<T>(PixelWindow window, ReadOnlySpan<T> source, GdalDataType bufferType) where T : unmanaged
+    {
+        window.EnsureInside(Width, Height);
+        int bands = BandCount;
+        long needed = (long)bands * window.Width * window.Height;
+        if (source.Length < needed)
+            throw new ArgumentException($"Buffer holds {source.Length} values; {window.Height} x {window.Width} x {bands} bands = {needed} needed.", nameof(source));
+        var map = Enumerable.Range(1, bands).ToArray();
+        var extra = GdalRasterIOExtraArg.Create(GdalResampling.Nearest);
+        long size = sizeof(T);
+        GdalNative.CPLErrorReset();
+        fixed (T* p = source)
+        fixed (int* m = map)
+        {
+            int err = GdalNative.GDALDatasetRasterIOEx(Handle, 1, window.X, window.Y, window.Width, window.Height, p, window.Width, window.Height,
+                (int)bufferType, bands, m, size * bands, size * bands * window.Width, size, &extra);
+            GdalLibrary.Check(err, $"Writing window {window} of '{Path}'");
+        }
+    }
+
     private unsafe void ReadOrWrite<T>(bool write, PixelWindow window, Span<T> buffer, IReadOnlyList<int>? bands, int bufW, int bufH,
         GdalResampling resampling, GdalDataType type) where T : unmanaged
     {

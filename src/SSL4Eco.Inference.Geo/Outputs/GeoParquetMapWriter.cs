@@ -52,28 +52,35 @@ internal static class GeoParquetMapWriter
         var schema = new ParquetSchema(geometry, row, col, date, valid, embedding);
 
         var dateText = map.Date?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-        var flat = new float[(long)keep.Length * map.Dim];
-        var rep = new int[flat.Length];
-        for (int k = 0; k < keep.Length; k++)
-        {
-            map.Values.AsSpan(keep[k] * map.Dim, map.Dim).CopyTo(flat.AsSpan(k * map.Dim, map.Dim));
-            rep.AsSpan(k * map.Dim + 1, map.Dim - 1).Fill(1);
-        }
+        int perGroup = map.TilesPerPiece();
         return AtomicFile.WriteViaAsync(path, async tmp =>
         {
             await using var stream = File.Create(tmp);
             await using var writer = await ParquetWriter.CreateAsync(schema, stream, cancellationToken: ct).ConfigureAwait(false);
             var md = new Dictionary<string, string>(map.Metadata) { ["geo"] = geo.ToJsonString(new JsonSerializerOptions { WriteIndented = false }) };
             writer.CustomMetadata = md;
-            using var rg = writer.CreateRowGroup();
-            await rg.WriteAsync(geometry, geoms).ConfigureAwait(false);
-            await rg.WriteAsync<int>(row, keep.Select(i => i / map.Columns).ToArray(), null, null, ct).ConfigureAwait(false);
-            await rg.WriteAsync<int>(col, keep.Select(i => i % map.Columns).ToArray(), null, null, ct).ConfigureAwait(false);
-            await rg.WriteAsync(date, keep.Select(_ => dateText!).ToArray()).ConfigureAwait(false);
-            await rg.WriteAsync<double>(valid, keep.Select(i => map.ValidFraction[i]).ToArray(), null, null, ct).ConfigureAwait(false);
-            var def = new int[flat.Length];
-            Array.Fill(def, element.MaxDefinitionLevel);
-            await rg.WriteAllPartsAsync<float>(element, flat, def, rep, ct).ConfigureAwait(false);
+            // One row group per piece of at most ~8 MiB of embeddings, so memory does not grow with the map.
+            for (int start = 0; start < keep.Length || (start == 0 && keep.Length == 0); start += perGroup)
+            {
+                var part = keep.AsSpan(start, Math.Min(perGroup, keep.Length - start)).ToArray();
+                var flat = new float[(long)part.Length * map.Dim];
+                var rep = new int[flat.Length];
+                for (int k = 0; k < part.Length; k++)
+                {
+                    map.Values.Read(part[k], 1, flat.AsSpan(k * map.Dim, map.Dim));
+                    rep.AsSpan(k * map.Dim + 1, map.Dim - 1).Fill(1);
+                }
+                using var rg = writer.CreateRowGroup();
+                await rg.WriteAsync(geometry, geoms.GetRange(start, part.Length)).ConfigureAwait(false);
+                await rg.WriteAsync<int>(row, part.Select(i => i / map.Columns).ToArray(), null, null, ct).ConfigureAwait(false);
+                await rg.WriteAsync<int>(col, part.Select(i => i % map.Columns).ToArray(), null, null, ct).ConfigureAwait(false);
+                await rg.WriteAsync(date, part.Select(_ => dateText!).ToArray()).ConfigureAwait(false);
+                await rg.WriteAsync<double>(valid, part.Select(i => map.ValidFraction[i]).ToArray(), null, null, ct).ConfigureAwait(false);
+                var def = new int[flat.Length];
+                Array.Fill(def, element.MaxDefinitionLevel);
+                await rg.WriteAllPartsAsync<float>(element, flat, def, rep, ct).ConfigureAwait(false);
+                if (keep.Length == 0) break;
+            }
         });
     }
 }

@@ -14,7 +14,9 @@ internal static class NpyMapWriter
 {
     public static IReadOnlyList<string> Write(string prefix, EmbeddingMap map)
     {
-        var npy = AtomicFile.WriteVia(prefix + ".npy", tmp => NpyFile.Write(tmp, map.Values, map.Rows, map.Columns, map.Dim));
+        int tiles = map.Rows * map.Columns, piece = map.TilesPerPiece();
+        var buffer = new float[(long)Math.Min(piece, Math.Max(1, tiles)) * map.Dim];
+        var npy = NpyFileWrite(prefix + ".npy", map, tiles, piece, buffer);
         var valid = AtomicFile.WriteVia(prefix + ".valid.npy", tmp => NpyFile.Write(tmp, map.ValidFraction, map.Rows, map.Columns));
         int? epsg = null;
         string? projjson = null;
@@ -46,5 +48,21 @@ internal static class NpyMapWriter
         var json = AtomicFile.WriteVia(prefix + ".json", tmp =>
             File.WriteAllText(tmp, JsonSerializer.Serialize(sidecar, new JsonSerializerOptions { WriteIndented = true })));
         return [npy, valid, json];
+    }
+
+    // Streams the values piece by piece (bounded memory).
+    private static string NpyFileWrite(string path, EmbeddingMap map, int tiles, int piece, float[] buffer)
+    {
+        NpyFile.WriteSingle(path, [map.Rows, map.Columns, map.Dim], s =>
+        {
+            for (int t = 0; t < tiles; t += piece)
+            {
+                int n = Math.Min(piece, tiles - t);
+                var span = buffer.AsSpan(0, n * map.Dim);
+                map.Values.Read(t, n, span);
+                s.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(span));
+            }
+        });
+        return Path.GetFullPath(path);
     }
 }

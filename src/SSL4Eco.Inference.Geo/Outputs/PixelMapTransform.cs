@@ -14,23 +14,23 @@ internal static class PixelMapTransform
     public static void Write(string embeddingMap, string outputPath, IReadOnlyList<string> bandNames, float noData,
         Action<float[], float[]> transform, int? expectedDim = null, CancellationToken cancellationToken = default)
     {
-        using var ds = GdalDataset.Open(embeddingMap);
-        int dim = ds.BandCount, w = ds.Width, h = ds.Height, k = bandNames.Count;
+        using var reader = new EmbeddingRasterReader(embeddingMap);
+        var ds = reader.Dataset;
+        int dim = reader.Dim, w = reader.Width, h = reader.Height, k = bandNames.Count;
         if (expectedDim is int e && e != dim) throw new ArgumentException($"Expected {e}-d embeddings but the map has {dim} bands.");
-        double? mapNoData = ds.Band(1).NoData;
         var result = new float[k * w * h];
-        var rowValues = new float[dim * w];
+        var row = new float[dim * w];
+        var rowNoData = new bool[w];
         var pixel = new float[dim];
         var values = new float[k];
         for (int y = 0; y < h; y++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            ds.Read(new PixelWindow(0, y, w, 1), rowValues);   // band-major: [dim, w]
+            reader.Read(y, 0, w, row, rowNoData);
             for (int x = 0; x < w; x++)
             {
-                for (int d = 0; d < dim; d++) pixel[d] = rowValues[d * w + x];
-                bool isNoData = mapNoData is double nd && pixel.All(v => v == (float)nd);
-                if (isNoData) Array.Fill(values, noData);
+                row.AsSpan(x * dim, dim).CopyTo(pixel);
+                if (rowNoData[x]) Array.Fill(values, noData);
                 else transform(pixel, values);
                 for (int c = 0; c < k; c++) result[(c * h + y) * w + x] = values[c];
             }

@@ -209,10 +209,12 @@ public static class EmbeddingMapper
             throw;
         }
 
-        var map = new EmbeddingMap(grid, wkt, dim, state.ReadAll(request.NoDataValue), state.ValidFraction, [.. state.Status.Select(s => s != TileStatus.Embedded)],
+        state.Flush();
+        state.NoDataValue = request.NoDataValue;
+        var map = new EmbeddingMap(grid, wkt, dim, state, state.ValidFraction, [.. state.Status.Select(s => s != TileStatus.Embedded)],
             request.NoDataValue, bandNames, date, MetadataFor(request, model, bandNames, date, harmonized));
         var files = new List<string>();
-        if (request.Outputs.HasFlag(MapOutputs.Cog)) files.Add(CogMapWriter.Write(request.OutputPrefix + ".tif", map));
+        if (request.Outputs.HasFlag(MapOutputs.Cog)) files.AddRange(CogMapWriter.Write(request.OutputPrefix + ".tif", map, request.RasterType, cancellationToken));
         if (request.Outputs.HasFlag(MapOutputs.Npy)) files.AddRange(NpyMapWriter.Write(request.OutputPrefix, map));
         if (request.Outputs.HasFlag(MapOutputs.GeoParquet))
             files.Add(await GeoParquetMapWriter.WriteAsync(request.OutputPrefix + ".parquet", map, includeRoiOnly: tiles.Select(Index).ToHashSet(), cancellationToken).ConfigureAwait(false));

@@ -19,6 +19,24 @@ public enum MapOutputs
     All = Cog | Npy | GeoParquet,
 }
 
+/// <summary>How the embedding raster (<see cref="MapOutputs.Cog"/>) stores values; npy and GeoParquet outputs are always float32.</summary>
+public enum EmbeddingRasterType
+{
+    /// <summary>32-bit float (exact).</summary>
+    Float32 = 0,
+    /// <summary>
+    /// Half precision (GeoTIFF half-float: a Float32 band with <c>NBITS=16</c>; GDAL reads it back as float32). Half the size;
+    /// relative error ≤ 2⁻¹¹ (rounded to nearest); values beyond ±65504 are refused; the band nodata is
+    /// the nearest half value of <see cref="MapRequest.NoDataValue"/> (−9999 → −10000).
+    /// </summary>
+    Float16 = 1,
+    /// <summary>
+    /// Signed 8-bit with a per-pixel scale, as the AlphaEarth and TESSERA products: value ≈ int8 × scale, scale = max |v| / 127,
+    /// the scales in <c>PREFIX.scale.tif</c>. A quarter of the size; error ≤ scale / 2 per value. Int8 nodata is −128.
+    /// </summary>
+    Int8 = 2,
+}
+
 /// <summary>
 /// What <see cref="EmbeddingMapper.RunAsync"/> maps: an input raster, a tile grid, validity rules and outputs.
 /// </summary>
@@ -42,6 +60,9 @@ public sealed record MapRequest
 
     /// <summary>Outputs to write.</summary>
     public MapOutputs Outputs { get; init; } = MapOutputs.Cog;
+
+    /// <summary>Value encoding of the embedding raster (default float32).</summary>
+    public EmbeddingRasterType RasterType { get; init; } = EmbeddingRasterType.Float32;
 
     /// <summary>Tile size in pixels; null = the model contract's input size.</summary>
     public int? TileSize { get; init; }
@@ -99,6 +120,9 @@ public sealed record MapRequest
         if (BatchSize <= 0) throw new ArgumentException($"MapRequest.BatchSize must be positive, got {BatchSize}.");
         if (ReaderCount <= 0) throw new ArgumentException($"MapRequest.ReaderCount must be positive, got {ReaderCount}.");
         if (QueueCapacity <= 0) throw new ArgumentException($"MapRequest.QueueCapacity must be positive, got {QueueCapacity}.");
+        if (!Enum.IsDefined(RasterType)) throw new ArgumentException($"MapRequest.RasterType {(int)RasterType} is not a known encoding.");
+        if (RasterType == EmbeddingRasterType.Float16 && Math.Abs(NoDataValue) > 65504f)
+            throw new ArgumentException($"MapRequest.NoDataValue {NoDataValue} cannot be stored as float16 (beyond ±65504).");
         if (!float.IsFinite(NoDataValue)) throw new ArgumentException($"MapRequest.NoDataValue must be finite, got {NoDataValue}.");
         if (CloudMaskPath is not null && (CloudMaskValues is null || CloudMaskValues.Count == 0))
             throw new ArgumentException("MapRequest.CloudMaskValues is empty although a cloud mask is given.");

@@ -17,7 +17,7 @@ internal enum TileStatus : byte
 /// done is always complete; a fingerprint mismatch starts over.
 /// </summary>
 /// <remarks>Single writer; not thread-safe.</remarks>
-internal sealed class MapState : IDisposable
+internal sealed class MapState : IDisposable, Outputs.IEmbeddingValues
 {
     private readonly FileStream _emb, _status, _valid;
     private readonly int _dim;
@@ -88,16 +88,18 @@ internal sealed class MapState : IDisposable
         _status.Flush(true);
     }
 
-    /// <summary>All embeddings <c>[tiles, dim]</c>; tiles not embedded hold <paramref name="noData"/>.</summary>
-    public float[] ReadAll(float noData)
+    /// <summary>Nodata value <see cref="Outputs.IEmbeddingValues.Read"/> fills into tiles that are not embedded.</summary>
+    public float NoDataValue { get; set; } = -9999f;
+
+    /// <summary>Embeddings of tiles <c>[firstTile, firstTile + count)</c>; tiles not embedded hold <see cref="NoDataValue"/>.</summary>
+    public void Read(int firstTile, int count, Span<float> destination)
     {
-        Flush();
-        var all = new float[(long)TileCount * _dim];
-        _emb.Position = 0;
-        _emb.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(all.AsSpan()));
-        for (int i = 0; i < TileCount; i++)
-            if (Status[i] != TileStatus.Embedded) all.AsSpan(i * _dim, _dim).Fill(noData);
-        return all;
+        if (firstTile < 0 || count < 0 || firstTile + count > TileCount) throw new ArgumentOutOfRangeException(nameof(firstTile));
+        var dst = destination[..(count * _dim)];
+        _emb.Position = (long)firstTile * _dim * sizeof(float);
+        _emb.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(dst));
+        for (int i = 0; i < count; i++)
+            if (Status[firstTile + i] != TileStatus.Embedded) dst.Slice(i * _dim, _dim).Fill(NoDataValue);
     }
 
     public void Delete()

@@ -74,40 +74,27 @@ public static class MultiDateMapper
         if (aggregation == DateAggregation.None) return new MultiDateResult(results, []);
 
         int dim = model.Contract.EmbeddingDim, n = results[0].Rows * results[0].Columns, t = ordered.Count;
-        var maps = ordered.Select(i => NpyFile.ReadSingle(DatePrefix(request.OutputPrefix, i.Date) + ".npy").Data).ToList();
-        var valid = ordered.Select(i => NpyFile.ReadDouble(DatePrefix(request.OutputPrefix, i.Date) + ".valid.npy").Data).ToList();
         float nd = request.NoDataValue;
-        bool IsNd(int date, int tile) => maps[date][(long)tile * dim] == nd && maps[date].AsSpan(tile * dim, dim).IndexOfAnyExcept(nd) < 0;
+        var valid = ordered.Select(i => NpyFile.ReadDouble(DatePrefix(request.OutputPrefix, i.Date) + ".valid.npy").Data).ToList();
+        using var dates = new DateValues(ordered.Select(i => DatePrefix(request.OutputPrefix, i.Date) + ".npy").ToList(), n, dim, nd);
         int outDim = aggregation == DateAggregation.Mean ? dim : dim * t;
-        var values = new float[(long)n * outDim];
         var fraction = new double[n];
         var noData = new bool[n];
         for (int k = 0; k < n; k++)
         {
-            var dst = values.AsSpan(k * outDim, outDim);
+            var validDates = Enumerable.Range(0, t).Where(d => !dates.IsNoData[d][k]).ToList();
             if (aggregation == DateAggregation.Mean)
             {
-                int count = 0;
-                var acc = new double[dim];
-                for (int d = 0; d < t; d++)
-                {
-                    if (IsNd(d, k)) continue;
-                    count++;
-                    fraction[k] = Math.Max(fraction[k], valid[d][k]);
-                    var src = maps[d].AsSpan(k * dim, dim);
-                    for (int j = 0; j < dim; j++) acc[j] += src[j];
-                }
-                if (count == 0) { dst.Fill(nd); noData[k] = true; }
-                else for (int j = 0; j < dim; j++) dst[j] = (float)(acc[j] / count);
+                noData[k] = validDates.Count == 0;
+                fraction[k] = validDates.Count == 0 ? 0 : validDates.Max(d => valid[d][k]);
             }
             else
             {
-                noData[k] = Enumerable.Range(0, t).Any(d => IsNd(d, k));
+                noData[k] = validDates.Count < t;
                 fraction[k] = Enumerable.Range(0, t).Min(d => valid[d][k]);
-                if (noData[k]) dst.Fill(nd);
-                else for (int d = 0; d < t; d++) maps[d].AsSpan(k * dim, dim).CopyTo(dst.Slice(d * dim, dim));
             }
         }
+        var values = new AggregatedValues(dates, aggregation, noData, nd);
         string wkt;
         TileGrid grid;
         using (var ds = GdalDataset.Open(ordered[0].Path))
@@ -123,7 +110,7 @@ public static class MultiDateMapper
         };
         var map = new EmbeddingMap(grid, wkt, outDim, values, fraction, noData, nd, [], null, md);
         var files = new List<string>();
-        if (request.Outputs.HasFlag(MapOutputs.Cog)) files.Add(CogMapWriter.Write(request.OutputPrefix + ".tif", map));
+        if (request.Outputs.HasFlag(MapOutputs.Cog)) files.AddRange(CogMapWriter.Write(request.OutputPrefix + ".tif", map, request.RasterType, cancellationToken));
         if (request.Outputs.HasFlag(MapOutputs.Npy)) files.AddRange(NpyMapWriter.Write(request.OutputPrefix, map));
         if (request.Outputs.HasFlag(MapOutputs.GeoParquet))
             files.Add(await GeoParquetMapWriter.WriteAsync(request.OutputPrefix + ".parquet", map, Enumerable.Range(0, n).ToHashSet(), cancellationToken).ConfigureAwait(false));
@@ -133,4 +120,95 @@ public static class MultiDateMapper
     /// <summary>The output prefix of one date: <c>prefix_yyyyMMdd</c>.</summary>
     public static string DatePrefix(string prefix, DateOnly date) =>
         prefix + "_" + date.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The per-date <c>.npy</c> maps, read in pieces; which tiles are nodata on which date.</summary>
+    private sealed class DateValues : IDisposable
+    {
+        private readonly List<(Stream Data, long Start)> _files = [];
+        public int Dim { get; }
+        public int Dates => _files.Count;
+        public bool[][] IsNoData { get; }
+
+        public DateValues(IReadOnlyList<string> paths, int tiles, int dim, float noData)
+        {
+            Dim = dim;
+            try
+            {
+                foreach (var p in paths)
+                {
+                    var (data, shape) = NpyFile.OpenSingle(p);
+                    _files.Add((data, data.Position));
+                    if (shape.Length != 3 || (long)shape[0] * shape[1] != tiles || shape[2] != dim)
+                        throw new InvalidDataException($"'{p}' has shape ({string.Join(", ", shape)}); {tiles} tiles x {dim} expected.");
+                }
+                // A tile is nodata on a date when every value is the nodata value (one streaming pass per date).
+                IsNoData = new bool[paths.Count][];
+                var tile = new float[dim];
+                for (int d = 0; d < paths.Count; d++)
+                {
+                    IsNoData[d] = new bool[tiles];
+                    for (int k = 0; k < tiles; k++)
+                    {
+                        Read(d, k, 1, tile);
+                        IsNoData[d][k] = tile.AsSpan().IndexOfAnyExcept(noData) < 0;
+                    }
+                }
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        public void Read(int date, int firstTile, int count, Span<float> destination)
+        {
+            var (data, start) = _files[date];
+            data.Position = start + (long)firstTile * Dim * sizeof(float);
+            data.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(destination[..(count * Dim)]));
+        }
+
+        public void Dispose()
+        {
+            foreach (var (data, _) in _files) data.Dispose();
+        }
+    }
+
+    /// <summary>Mean or concatenation of the dates, computed per piece as the writers ask for it.</summary>
+    private sealed class AggregatedValues(DateValues dates, DateAggregation aggregation, bool[] noData, float noDataValue) : IEmbeddingValues
+    {
+        private float[] _buffer = [];
+
+        public void Read(int firstTile, int count, Span<float> destination)
+        {
+            int dim = dates.Dim, t = dates.Dates, outDim = aggregation == DateAggregation.Mean ? dim : dim * t;
+            if (_buffer.Length < count * dim) _buffer = new float[count * dim];
+            var acc = aggregation == DateAggregation.Mean ? new double[count * dim] : null;
+            var counts = new int[count];
+            for (int d = 0; d < t; d++)
+            {
+                var part = _buffer.AsSpan(0, count * dim);
+                dates.Read(d, firstTile, count, part);
+                for (int i = 0; i < count; i++)
+                {
+                    int k = firstTile + i;
+                    if (dates.IsNoData[d][k]) continue;
+                    var src = part.Slice(i * dim, dim);
+                    if (acc is null) src.CopyTo(destination.Slice(i * outDim + d * dim, dim));
+                    else
+                    {
+                        counts[i]++;
+                        for (int j = 0; j < dim; j++) acc[i * dim + j] += src[j];
+                    }
+                }
+            }
+            for (int i = 0; i < count; i++)
+            {
+                var dst = destination.Slice(i * outDim, outDim);
+                if (noData[firstTile + i]) { dst.Fill(noDataValue); continue; }
+                if (acc is not null)
+                    for (int j = 0; j < dim; j++) dst[j] = (float)(acc[i * dim + j] / counts[i]);
+            }
+        }
+    }
 }

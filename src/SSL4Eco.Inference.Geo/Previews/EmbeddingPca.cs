@@ -10,6 +10,27 @@ internal static class EmbeddingPca
     /// </summary>
     public static double[] Project(ReadOnlySpan<float> x, int n, int d, int k, int iterations = 200)
     {
+        var (mean, axes) = Fit(x, n, d, k, iterations);
+        var result = new double[(long)n * k];
+        for (int i = 0; i < n; i++) ProjectOne(x.Slice(i * d, d), mean, axes, result.AsSpan(i * k, k));
+        return result;
+    }
+
+    /// <summary>Projection of one vector on fitted axes (centred with the fitted mean).</summary>
+    public static void ProjectOne(ReadOnlySpan<float> v, double[] mean, IReadOnlyList<double[]> axes, Span<double> result)
+    {
+        for (int a = 0; a < axes.Count; a++)
+        {
+            double s = 0;
+            var ax = axes[a];
+            for (int j = 0; j < mean.Length; j++) s += (v[j] - mean[j]) * ax[j];
+            result[a] = s;
+        }
+    }
+
+    /// <summary>Mean and the first <paramref name="k"/> principal axes of the rows of <paramref name="x"/> (<c>[n, d]</c>).</summary>
+    public static (double[] Mean, IReadOnlyList<double[]> Axes) Fit(ReadOnlySpan<float> x, int n, int d, int k, int iterations = 200)
+    {
         var mean = new double[d];
         for (int i = 0; i < n; i++) for (int j = 0; j < d; j++) mean[j] += x[i * d + j];
         for (int j = 0; j < d; j++) mean[j] /= Math.Max(1, n);
@@ -37,15 +58,7 @@ internal static class EmbeddingPca
             if (v[big] < 0) for (int j = 0; j < d; j++) v[j] = -v[j];
             axes.Add(v);
         }
-        var result = new double[(long)n * k];
-        for (int i = 0; i < n; i++)
-            for (int a = 0; a < k; a++)
-            {
-                double s = 0;
-                for (int j = 0; j < d; j++) s += c[(long)i * d + j] * axes[a][j];
-                result[(long)i * k + a] = s;
-            }
-        return result;
+        return (mean, axes);
     }
 
     private static void Orthogonalise(double[] v, double[] u)

@@ -12,6 +12,9 @@ namespace SSL4Eco.Inference.Geo.Previews;
 /// <remarks>Stateless and thread-safe (each call opens its own datasets). Needs SkiaSharp's native library at run time.</remarks>
 public static class MapPreview
 {
+    /// <summary>Most map pixels the principal axes are fitted on (a regular sample beyond that).</summary>
+    internal const int PcaSample = 4096;
+
     /// <summary>Writes <paramref name="pngPath"/>; throws <see cref="ArgumentException"/> when the input lacks B4/B3/B2.</summary>
     /// <param name="embeddingMapPath">Embedding raster written by the map pipeline (e.g. <c>map.tif</c>).</param>
     /// <param name="inputPath">The input raster the map was made from.</param>
@@ -32,22 +35,42 @@ public static class MapPreview
         input.Read(new PixelWindow(0, 0, input.Width, input.Height), rgb, rgbBands, w, h, GdalResampling.Average);
         var left = ToRgb(rgb, w * h, null);
 
-        using var emb = GdalDataset.Open(embeddingMapPath);
-        int rows = emb.Height, cols = emb.Width, d = emb.BandCount, n = rows * cols;
-        var bandMajor = new float[(long)d * n];
-        emb.Read(new PixelWindow(0, 0, cols, rows), bandMajor);
-        double? nd = emb.Band(1).NoData;
-        var validIdx = Enumerable.Range(0, n).Where(t => nd is null || bandMajor[t] != nd.Value).ToArray();
-        var x = new float[(long)validIdx.Length * d];
-        for (int k = 0; k < validIdx.Length; k++) for (int j = 0; j < d; j++) x[(long)k * d + j] = bandMajor[(long)j * n + validIdx[k]];
-        var pcs = validIdx.Length > 0 ? EmbeddingPca.Project(x, validIdx.Length, d, Math.Min(3, d)) : [];
+        // Bounded memory: the axes are fitted on at most PcaSample pixels taken at a regular step, then every pixel is
+        // projected row by row (only three values per pixel are kept).
+        using var emb = new Outputs.EmbeddingRasterReader(embeddingMapPath);
+        int rows = emb.Height, cols = emb.Width, d = emb.Dim, n = rows * cols;
+        var row = new float[(long)cols * d];
+        var rowNoData = new bool[cols];
+        int step = Math.Max(1, (int)Math.Ceiling(n / (double)PcaSample));
+        var sample = new List<float>();
+        int sampled = 0;
+        var valid = new bool[n];
+        for (int y = 0; y < rows; y++)
+        {
+            emb.Read(y, 0, cols, row, rowNoData);
+            for (int x0 = 0; x0 < cols; x0++)
+            {
+                int t = y * cols + x0;
+                valid[t] = !rowNoData[x0];
+                if (valid[t] && t % step == 0) { sample.AddRange(row.AsSpan(x0 * d, d)); sampled++; }
+            }
+        }
         int kk = Math.Min(3, d);
         var pcPlanes = new float[3 * n];
-        var valid = new bool[n];
-        for (int k = 0; k < validIdx.Length; k++)
+        if (sampled > 0)
         {
-            valid[validIdx[k]] = true;
-            for (int c = 0; c < 3; c++) pcPlanes[c * n + validIdx[k]] = c < kk ? (float)pcs[k * kk + c] : 0f;
+            var (mean, axes) = EmbeddingPca.Fit(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(sample), sampled, d, kk);
+            var pc = new double[kk];
+            for (int y = 0; y < rows; y++)
+            {
+                emb.Read(y, 0, cols, row, rowNoData);
+                for (int x0 = 0; x0 < cols; x0++)
+                {
+                    if (rowNoData[x0]) continue;
+                    EmbeddingPca.ProjectOne(row.AsSpan(x0 * d, d), mean, axes, pc);
+                    for (int c = 0; c < kk; c++) pcPlanes[c * n + y * cols + x0] = (float)pc[c];
+                }
+            }
         }
         var small = ToRgb(pcPlanes, n, valid);
 

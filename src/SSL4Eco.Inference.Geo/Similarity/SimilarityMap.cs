@@ -19,13 +19,13 @@ public static class SimilarityMap
     /// <exception cref="ArgumentException">The pixel is outside the map or nodata.</exception>
     public static float[] PixelEmbedding(string embeddingMap, int row, int col)
     {
-        using var ds = GdalDataset.Open(embeddingMap);
-        if (row < 0 || col < 0 || row >= ds.Height || col >= ds.Width)
-            throw new ArgumentException($"Pixel ({row}, {col}) is outside the {ds.Height} x {ds.Width} map.");
-        var v = new float[ds.BandCount];
-        ds.Read(new PixelWindow(col, row, 1, 1), v);
-        if (ds.Band(1).NoData is double nd && v.All(x => x == (float)nd))
-            throw new ArgumentException($"Pixel ({row}, {col}) of the map is nodata.");
+        using var reader = new Outputs.EmbeddingRasterReader(embeddingMap);
+        if (row < 0 || col < 0 || row >= reader.Height || col >= reader.Width)
+            throw new ArgumentException($"Pixel ({row}, {col}) is outside the {reader.Height} x {reader.Width} map.");
+        var v = new float[reader.Dim];
+        var noData = new bool[1];
+        reader.Read(row, col, 1, v, noData);
+        if (noData[0]) throw new ArgumentException($"Pixel ({row}, {col}) of the map is nodata.");
         return v;
     }
 

@@ -29,27 +29,60 @@ public static partial class NpyFile
     public static void Write(string path, ReadOnlySpan<long> data, params int[] shape)
         => WriteRaw(path, "<i8", MemoryMarshal.AsBytes(data), shape, data.Length);
 
-    private static void WriteRaw(string path, string descr, ReadOnlySpan<byte> bytes, int[] shape, int count)
+    /// <summary>
+    /// Writes a float32 array of the given shape whose C-order values <paramref name="writeValues"/> writes to the stream
+    /// (little-endian float32 bytes), so arrays larger than memory can be written in pieces. Goes to a temporary file
+    /// renamed on success.
+    /// </summary>
+    /// <exception cref="InvalidOperationException"><paramref name="writeValues"/> wrote a different number of bytes than the shape holds.</exception>
+    public static void WriteSingle(string path, int[] shape, Action<Stream> writeValues, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(writeValues);
+        long count = CheckedCount(shape);
+        var header = Header("<f4", shape);
+        AtomicFile.Write(path, fs =>
+        {
+            fs.Write(header);
+            long start = fs.Position;
+            writeValues(fs);
+            long written = fs.Position - start;
+            if (written != count * sizeof(float))
+                throw new InvalidOperationException($"Shape ({string.Join(", ", shape)}) holds {count * sizeof(float)} bytes of float32 but {written} were written.");
+        }, cancellationToken);
+    }
+
+    private static long CheckedCount(int[] shape)
     {
         long expected = 1;
         foreach (var s in shape) { if (s < 0) throw new ArgumentException("Negative dimension in shape."); expected *= s; }
-        if (expected != count) throw new ArgumentException($"Shape ({string.Join(", ", shape)}) holds {expected} values but {count} were given.");
+        return expected;
+    }
+
+    private static byte[] Header(string descr, int[] shape)
+    {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Big-endian hosts are not supported.");
         string shapeText = shape.Length == 1 ? $"({shape[0]},)" : "(" + string.Join(", ", shape) + ")";
         string header = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shapeText}, }}";
         int total = Magic.Length + 2 + 2 + header.Length + 1;
         int pad = (64 - total % 64) % 64;
         header = header + new string(' ', pad) + "\n";
-        var headerBytes = Encoding.ASCII.GetBytes(header);
+        var bytes = new byte[Magic.Length + 4 + header.Length];
+        Magic.CopyTo(bytes, 0);
+        bytes[Magic.Length] = 1;
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(Magic.Length + 2), (ushort)header.Length);
+        Encoding.ASCII.GetBytes(header, bytes.AsSpan(Magic.Length + 4));
+        return bytes;
+    }
+
+    private static void WriteRaw(string path, string descr, ReadOnlySpan<byte> bytes, int[] shape, int count)
+    {
+        long expected = CheckedCount(shape);
+        if (expected != count) throw new ArgumentException($"Shape ({string.Join(", ", shape)}) holds {expected} values but {count} were given.");
+        var header = Header(descr, shape);
         var payload = bytes.ToArray();
         AtomicFile.Write(path, fs =>
         {
-            fs.Write(Magic);
-            fs.WriteByte(1); fs.WriteByte(0);
-            var len = new byte[2];
-            BinaryPrimitives.WriteUInt16LittleEndian(len, (ushort)header.Length);
-            fs.Write(len);
-            fs.Write(headerBytes);
+            fs.Write(header);
             fs.Write(payload);
         });
     }
@@ -97,17 +130,63 @@ public static partial class NpyFile
 
     private static long Count(int[] shape) { long c = 1; foreach (var s in shape) c *= s; return c; }
 
+    /// <summary>
+    /// Opens a little-endian float32 <c>.npy</c> file for reading in pieces (arrays larger than memory): returns a read-only
+    /// stream positioned at the first value (C order) and the shape. The caller disposes the stream.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Not a .npy file, not float32, or shorter than its header promises.</exception>
+    public static (Stream Data, int[] Shape) OpenSingle(string path)
+    {
+        var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        try
+        {
+            var prefix = new byte[12];
+            int got = fs.ReadAtLeast(prefix, prefix.Length, throwOnEndOfStream: false);
+            int headerEnd = got < 10 ? 10 : prefix[6] == 1 ? 10 + BinaryPrimitives.ReadUInt16LittleEndian(prefix.AsSpan(8))
+                : 12 + (int)Math.Min(int.MaxValue - 12, BinaryPrimitives.ReadUInt32LittleEndian(prefix.AsSpan(8)));
+            var head = new byte[Math.Min(headerEnd, (int)Math.Min(fs.Length, int.MaxValue))];
+            fs.Position = 0;
+            fs.ReadExactly(head);
+            var (descr, shape, dataStart) = ParseHeader(head, path);
+            if (descr != "<f4") throw new InvalidDataException($"'{path}' holds '{descr}', float32 ('<f4') expected.");
+            long need = Count(shape) * 4;
+            if (fs.Length - dataStart < need)
+                throw new InvalidDataException($"'{path}' is truncated: header promises {need} bytes of data, file has {fs.Length - dataStart}.");
+            fs.Position = dataStart;
+            return (fs, shape);
+        }
+        catch
+        {
+            fs.Dispose();
+            throw;
+        }
+    }
+
     private static (string Descr, int[] Shape, byte[] Payload) ReadRaw(string path)
     {
         var bytes = File.ReadAllBytes(path);
+        var (d, shape, dataStart) = ParseHeader(bytes, path);
+        int itemSize = int.Parse(d[2..], CultureInfo.InvariantCulture);
+        long need = Count(shape) * itemSize;
+        if (bytes.Length - dataStart < need)
+            throw new InvalidDataException($"'{path}' is truncated: header promises {need} bytes of data, file has {bytes.Length - dataStart}.");
+        return (d, shape, bytes[dataStart..]);
+    }
+
+    private static (string Descr, int[] Shape, int DataStart) ParseHeader(byte[] bytes, string path)
+    {
         if (bytes.Length < 10 || !bytes.AsSpan(0, 6).SequenceEqual(Magic))
             throw new InvalidDataException($"'{path}' is not a .npy file (bad magic).");
         int major = bytes[6];
         int headerLen, start;
         if (major == 1) { headerLen = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8)); start = 10; }
-        else if (major is 2 or 3) { headerLen = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8))); start = 12; }
+        else if (major is 2 or 3)
+        {
+            if (bytes.Length < 12) throw new InvalidDataException($"'{path}' is truncated (header).");
+            headerLen = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8))); start = 12;
+        }
         else throw new InvalidDataException($"'{path}': unsupported .npy version {major}.");
-        if (start + headerLen > bytes.Length) throw new InvalidDataException($"'{path}' is truncated (header).");
+        if ((long)start + headerLen > bytes.Length) throw new InvalidDataException($"'{path}' is truncated (header).");
         var header = Encoding.Latin1.GetString(bytes, start, headerLen);
         var descr = DescrRegex().Match(header);
         var shapeM = ShapeRegex().Match(header);
@@ -119,12 +198,7 @@ public static partial class NpyFile
         if (d[0] == '|') d = "<" + d[1..];
         var shape = shapeM.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-        int itemSize = int.Parse(d[2..], CultureInfo.InvariantCulture);
-        long need = Count(shape) * itemSize;
-        int dataStart = start + headerLen;
-        if (bytes.Length - dataStart < need)
-            throw new InvalidDataException($"'{path}' is truncated: header promises {need} bytes of data, file has {bytes.Length - dataStart}.");
-        return (d, shape, bytes[dataStart..]);
+        return (d, shape, start + headerLen);
     }
 
     [GeneratedRegex(@"'descr':\s*'([<>|=][a-z]\d+)'")]
