@@ -6,6 +6,15 @@ using SSL4Eco.Benchmarks.Geo;
 // benchmarks/map-throughput.sh: dotnet run -c Release --project benchmarks/SSL4Eco.Benchmarks -- map-throughput RASTER MODEL BATCH
 if (args.Length > 0 && args[0] == "map-throughput")
     return await MapThroughput.RunAsync(args[1..]);
+if (args.Length > 0 && args[0] == "encoder-concurrency")
+{
+    // encoder-concurrency MODEL BATCH TILES: encoder-only tiles/s per (intra-op threads, concurrent callers).
+    int b = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), t = int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture);
+    foreach (var (intra, callers) in new[] { (0, 1), (1, 2), (1, 1), (2, 2) })
+        foreach (var spin in new[] { true, false })
+            Console.WriteLine(FormattableString.Invariant($"intra-op {intra}, callers {callers}, spinning {spin}: {MapThroughput.EncoderOnly(args[1], b, t, intra, callers, spin):F2} tiles/s"));
+    return 0;
+}
 if (args.Length > 0 && args[0] == "write-model")
 {
     File.Copy(SSL4Eco.Benchmarks.Encoder.BenchmarkModels.SeCoEcoOnnx, args[1], overwrite: true);

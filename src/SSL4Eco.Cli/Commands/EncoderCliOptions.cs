@@ -32,13 +32,16 @@ internal sealed class EncoderCliOptions
     /// <param name="cancellationToken">Cancels download and conversion.</param>
     /// <param name="harmonize">Overrides --harmonize for the encoder (the map pipeline harmonises tiles itself).</param>
     /// <param name="allowSpinning">False when other threads (GDAL readers) share the cores with inference.</param>
-    public async Task<SeCoEcoEncoder> OpenAsync(ParseResult parse, CancellationToken cancellationToken, HarmonizeMode? harmonize = null, bool allowSpinning = true)
+    /// <param name="concurrentCallers">Callers that will run batches side by side: with --threads 0 each gets cores / callers intra-op threads.</param>
+    public async Task<SeCoEcoEncoder> OpenAsync(ParseResult parse, CancellationToken cancellationToken, HarmonizeMode? harmonize = null, bool allowSpinning = true,
+        int concurrentCallers = 1)
     {
         var options = new EncoderOptions
         {
             ExecutionProvider = parse.GetValue(Provider),
             AllowCpuFallback = parse.GetValue(CpuFallback),
-            IntraOpThreads = parse.GetValue(Threads),
+            IntraOpThreads = parse.GetValue(Threads) is > 0 and var t ? t
+                : concurrentCallers > 1 ? Math.Max(1, Environment.ProcessorCount / concurrentCallers) : 0,
             BatchSize = parse.GetValue(BatchSize),
             Harmonize = harmonize ?? parse.GetValue(Harmonize),
             AllowSpinning = allowSpinning,

@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using Spectre.Console;
 using SSL4Eco.Inference.Geo.Outputs;
 using SSL4Eco.Inference.Geo.Pipeline;
+using SSL4Eco.Inference.Embedding;
 using SSL4Eco.Inference.Heads;
 using SSL4Eco.Inference.Geo.Previews;
 using SSL4Eco.Inference.Preprocessing;
@@ -36,10 +37,11 @@ internal static partial class MapCommand
         var restart = new Option<bool>("--restart") { Description = "Ignore the resume state of an interrupted run and start over." };
         var head = new Option<FileInfo?>("--head") { Description = "A trained head (JSON from 'ssl4eco probe --save-head'): also write PREFIX.prediction.tif, one band per output." };
         var dtype = new Option<EmbeddingRasterType>("--dtype") { Description = "Value type of the .tif map: Float32, Float16 (half the size) or Int8 (a quarter, with a per-pixel scale in PREFIX.scale.tif).", DefaultValueFactory = _ => EmbeddingRasterType.Float32 };
+        var embedConcurrency = new Option<int?>("--embed-concurrency") { Description = "Batches embedded side by side (default: 2 on CPU, each on half the cores, so reading tiles never stalls inference; 1 on GPU providers)." };
         var readers = new Option<int>("--readers") { Description = "Reader threads (each opens its own GDAL dataset).", DefaultValueFactory = _ => 1 };
         var encoder = new EncoderCliOptions();
         var command = new Command("map", "Map rasters of any size to georeferenced embeddings (tiles, bounded memory, resumable).")
-            { inputs, output, tile, stride, roi, roiCrs, bands, cloudMask, cloudValues, minValid, aggregate, dates, preview, restart, readers, head, dtype };
+            { inputs, output, tile, stride, roi, roiCrs, bands, cloudMask, cloudValues, minValid, aggregate, dates, preview, restart, readers, head, dtype, embedConcurrency };
         encoder.AddTo(command);
         command.SetAction((parse, ct) => CliRunner.RunAsync(async token =>
         {
@@ -77,11 +79,13 @@ internal static partial class MapCommand
                 Harmonize = parse.GetValue(encoder.Harmonize),
                 BatchSize = parse.GetValue(encoder.BatchSize),
                 ReaderCount = parse.GetValue(readers),
+                EmbedConcurrency = parse.GetValue(embedConcurrency)
+                    ?? (parse.GetValue(encoder.Provider) == ExecutionProvider.Cpu && Environment.ProcessorCount >= 2 ? 2 : 1),
                 Resume = !parse.GetValue(restart),
             };
             request.Validate();
             // The pipeline removes the baseline offset itself (request.Harmonize); the encoder must not do it again.
-            using var model = await encoder.OpenAsync(parse, token, HarmonizeMode.Off).ConfigureAwait(false);
+            using var model = await encoder.OpenAsync(parse, token, HarmonizeMode.Off, concurrentCallers: request.EmbedConcurrency).ConfigureAwait(false);
             var files = new List<string>();
             await WithProgressAsync(async progress =>
             {

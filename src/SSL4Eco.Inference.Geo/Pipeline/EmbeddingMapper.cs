@@ -10,7 +10,7 @@ using SSL4Eco.Inference.Preprocessing;
 namespace SSL4Eco.Inference.Geo.Pipeline;
 
 /// <summary>
-/// Turns a raster into an embedding map: tile grid → readers (one GDAL dataset each) → batched <see cref="IEmbeddingModel.EmbedBatch"/>
+/// Turns a raster into an embedding map: tile grid → readers (one GDAL dataset each) → batched <see cref="IEmbeddingModel.EmbedBatch(IReadOnlyList{Patch}, Span{float}, CancellationToken)"/>
 /// → a writer that records every finished tile in a resume state → final outputs (COG, npy + JSON, GeoParquet), each written to a
 /// temporary path and renamed on success.
 /// </summary>
@@ -96,7 +96,7 @@ public static class EmbeddingMapper
 
         var reads = Channel.CreateBounded<TileRead>(new BoundedChannelOptions(request.QueueCapacity) { SingleReader = true });
         var results = Channel.CreateBounded<(TileRead Read, float[]? Embedding, bool Failed)>(
-            new BoundedChannelOptions(request.QueueCapacity) { SingleWriter = true, SingleReader = true });
+            new BoundedChannelOptions(request.QueueCapacity) { SingleReader = true });
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var ct = linked.Token;
 
@@ -121,43 +121,71 @@ public static class EmbeddingMapper
         }, ct)).ToArray();
         var readersDone = Task.WhenAll(readers).ContinueWith(t => reads.Writer.TryComplete(t.Exception?.GetBaseException()), TaskScheduler.Default);
 
-        var embedder = Task.Run(async () =>
+        // Batching, then EmbedConcurrency workers embedding batches side by side (each a blocking EmbedBatch call).
+        var batches = Channel.CreateBounded<List<TileRead>>(new BoundedChannelOptions(1) { SingleWriter = true });
+        var batcher = Task.Run(async () =>
         {
             try
             {
-                var batch = new List<TileRead>(request.BatchSize);
-                async Task Flush()
-                {
-                    if (batch.Count == 0) return;
-                    float[]? emb = null;
-                    try { emb = model.EmbedBatch(batch.Select(b => b.Patch!).ToList(), ct); }
-                    catch (Exception e) when (e is not OperationCanceledException and not ArgumentException)
-                    {
-                        logger.LogError(e, "Embedding a batch of {Count} tiles failed (first tile row {Row}, col {Col}); they are written as nodata and retried on resume.",
-                            batch.Count, batch[0].Tile.Row, batch[0].Tile.Col);
-                    }
-                    if (emb is not null && emb.Length != batch.Count * dim)
-                        throw new InvalidOperationException($"The model returned {emb.Length} values for {batch.Count} patches; {batch.Count * dim} expected (EmbeddingDim {dim}).");
-                    for (int i = 0; i < batch.Count; i++)
-                        await results.Writer.WriteAsync((batch[i], emb?.AsSpan(i * dim, dim).ToArray(), emb is null), ct);
-                    foreach (var b in batch) dataPool.Add(b.Patch!.Data);
-                    batch.Clear();
-                }
+                // (EmbedConcurrency − 1) batches' worth of tiles are held back, so that when reading ends the remaining tiles
+                // are split among all workers instead of the last batch running alone on part of the cores.
+                int size = request.BatchSize, workers = request.EmbedConcurrency;
+                var pending = new List<TileRead>(size * workers);
                 await foreach (var r in reads.Reader.ReadAllAsync(ct))
                 {
                     if (r.Patch is null) { await results.Writer.WriteAsync((r, null, r.Error is not null), ct); continue; }
-                    batch.Add(r);
-                    if (batch.Count == request.BatchSize) await Flush();
+                    pending.Add(r);
+                    if (pending.Count < size * workers) continue;
+                    await batches.Writer.WriteAsync(pending.GetRange(0, size), ct);
+                    pending.RemoveRange(0, size);
                 }
-                await Flush();
-                results.Writer.TryComplete();
+                for (int parts = Math.Min(workers, pending.Count), p = 0, start = 0; p < parts; p++)
+                {
+                    int n = (pending.Count - start) / (parts - p);
+                    await batches.Writer.WriteAsync(pending.GetRange(start, n), ct);
+                    start += n;
+                }
+                batches.Writer.TryComplete();
             }
             catch (Exception e)
             {
-                results.Writer.TryComplete(e);
+                batches.Writer.TryComplete(e);
                 throw;
             }
         }, ct);
+        // Embedding vectors travel to the writer in arrays it hands back (no allocation per tile once the queues are full).
+        var vectorPool = new System.Collections.Concurrent.ConcurrentBag<float[]>();
+        var embedders = Enumerable.Range(0, request.EmbedConcurrency).Select(_ => Task.Run(async () =>
+        {
+            var batchOutput = new float[request.BatchSize * dim];
+            await foreach (var batch in batches.Reader.ReadAllAsync(ct))
+            {
+                bool ok = false;
+                try
+                {
+                    model.EmbedBatch(batch.Select(b => b.Patch!).ToList(), batchOutput.AsSpan(0, batch.Count * dim), ct);
+                    ok = true;
+                }
+                catch (Exception e) when (e is not OperationCanceledException and not ArgumentException)
+                {
+                    logger.LogError(e, "Embedding a batch of {Count} tiles failed (first tile row {Row}, col {Col}); they are written as nodata and retried on resume.",
+                        batch.Count, batch[0].Tile.Row, batch[0].Tile.Col);
+                }
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    float[]? vector = null;
+                    if (ok)
+                    {
+                        if (!vectorPool.TryTake(out vector)) vector = new float[dim];
+                        batchOutput.AsSpan(i * dim, dim).CopyTo(vector);
+                    }
+                    await results.Writer.WriteAsync((batch[i], vector, !ok), ct);
+                }
+                foreach (var b in batch) dataPool.Add(b.Patch!.Data);
+            }
+        }, ct)).ToArray();
+        var embedder = Task.WhenAll(embedders.Append(batcher));
+        _ = embedder.ContinueWith(t => results.Writer.TryComplete(t.Exception?.GetBaseException()), TaskScheduler.Default);
 
         var writer = Task.Run(async () =>
         {
@@ -172,12 +200,13 @@ public static class EmbeddingMapper
                     else if (emb is null) { state.Record(r.Index, default, TileStatus.NoData, r.ValidFraction); skipped++; }
                     else
                     {
-                        if (emb.Any(v => !float.IsFinite(v)))
+                        if (!AllFinite(emb))
                         {
                             logger.LogError("The model returned NaN/Inf for tile row {Row}, col {Col}; written as nodata and retried on resume.", r.Tile.Row, r.Tile.Col);
                             failed++;
                         }
                         else state.Record(r.Index, emb, TileStatus.Embedded, r.ValidFraction);
+                        vectorPool.Add(emb);
                     }
                     completed++;
                     if (sinceSync.Elapsed >= SyncInterval) { state.Flush(); sinceSync.Restart(); }
@@ -188,7 +217,7 @@ public static class EmbeddingMapper
         }, CancellationToken.None);
 
         // The first stage that faults cancels the others, so no stage stays blocked on a full or abandoned queue.
-        foreach (var stage in readers.Append(embedder).Append(writer))
+        foreach (var stage in readers.Concat(embedders).Append(batcher).Append(writer))
             _ = stage.ContinueWith(t => { if (t.IsFaulted) linked.Cancel(); }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
         {
@@ -203,7 +232,7 @@ public static class EmbeddingMapper
             try { await writer.ConfigureAwait(false); }
             catch (Exception e) { logger.LogDebug(e, "Writer stopped after a failure in another stage."); }
             cancellationToken.ThrowIfCancellationRequested();
-            var fault = readers.Append(embedder).Where(t => t.IsFaulted).Select(t => t.Exception!.GetBaseException())
+            var fault = readers.Concat(embedders).Append(batcher).Where(t => t.IsFaulted).Select(t => t.Exception!.GetBaseException())
                 .FirstOrDefault(e => e is not OperationCanceledException);
             if (fault is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(fault);
             throw;
@@ -223,6 +252,12 @@ public static class EmbeddingMapper
         var final = new MapProgress(completed, tiles.Count, skipped, failed, resumed);
         logger.LogInformation("Map done: {Done} tiles ({Skipped} nodata, {Failed} failed, {Resumed} resumed).", completed, skipped, failed, resumed);
         return new MapResult(final, grid.Rows, grid.Columns, dim, files);
+    }
+
+    private static bool AllFinite(float[] values)
+    {
+        foreach (var v in values) if (!float.IsFinite(v)) return false;
+        return true;
     }
 
     private static Dictionary<string, string> MetadataFor(MapRequest r, IEmbeddingModel model, string[] bands, DateOnly? date, bool harmonized)

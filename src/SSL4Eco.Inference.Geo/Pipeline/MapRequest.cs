@@ -97,11 +97,18 @@ public sealed record MapRequest
     /// <summary>Patches per <c>EmbedBatch</c> call.</summary>
     public int BatchSize { get; init; } = 16;
 
+    /// <summary>
+    /// Batches embedded at the same time (default 1). With a CPU encoder, two batches in flight on a session of half the
+    /// cores' intra-op threads (<c>EncoderOptions.IntraOpThreads</c>) keep every core busy while tiles are read and written:
+    /// a reader then delays one batch instead of stalling a barrier-synchronised thread pool. Memory grows with each batch in flight.
+    /// </summary>
+    public int EmbedConcurrency { get; init; } = 1;
+
     /// <summary>Reader threads, each with its own GDAL dataset.</summary>
     public int ReaderCount { get; init; } = 1;
 
-    /// <summary>Capacity of each queue between stages (tiles); bounds memory to about (2 × capacity + batch) tiles.</summary>
-    public int QueueCapacity { get; init; } = 32;
+    /// <summary>Capacity of each queue between stages (tiles); tile data in memory is bounded by about capacity + (2 × EmbedConcurrency + 1) × BatchSize tiles.</summary>
+    public int QueueCapacity { get; init; } = 16;
 
     /// <summary>Continue an interrupted run from its resume state (default); false starts over.</summary>
     public bool Resume { get; init; } = true;
@@ -119,6 +126,7 @@ public sealed record MapRequest
         if (!(MinValidFraction >= 0 && MinValidFraction <= 1)) throw new ArgumentException($"MapRequest.MinValidFraction must be in [0, 1], got {MinValidFraction}.");
         if (BatchSize <= 0) throw new ArgumentException($"MapRequest.BatchSize must be positive, got {BatchSize}.");
         if (ReaderCount <= 0) throw new ArgumentException($"MapRequest.ReaderCount must be positive, got {ReaderCount}.");
+        if (EmbedConcurrency <= 0) throw new ArgumentException($"MapRequest.EmbedConcurrency must be positive, got {EmbedConcurrency}.");
         if (QueueCapacity <= 0) throw new ArgumentException($"MapRequest.QueueCapacity must be positive, got {QueueCapacity}.");
         if (!Enum.IsDefined(RasterType)) throw new ArgumentException($"MapRequest.RasterType {(int)RasterType} is not a known encoding.");
         if (RasterType == EmbeddingRasterType.Float16 && Math.Abs(NoDataValue) > 65504f)

@@ -20,6 +20,7 @@ internal sealed class TileReader : IDisposable
     private readonly string[] _names;
     private readonly int[] _bands;
     private readonly bool[] _checkMask;
+    private readonly bool[] _checkFinite;
     private readonly bool _harmonize;
     private readonly bool _perDatasetMask;
     private readonly DateOnly? _date;
@@ -54,6 +55,9 @@ internal sealed class TileReader : IDisposable
                 if (idx.Length > 0) (_names, _bands) = (idx.Select(i => _names[i]).ToArray(), idx.Select(i => _bands[i]).ToArray());
             }
             _checkMask = _bands.Select(b => (_ds.Band(b).MaskFlags & GdalMaskFlags.AllValid) == 0).ToArray();
+            // Integer bands cannot hold NaN/Inf, so only floating-point bands get the finiteness pass.
+            _checkFinite = _bands.Select(b => _ds.Band(b).DataType is not (GdalDataType.Byte or GdalDataType.UInt16 or GdalDataType.Int16
+                or GdalDataType.UInt32 or GdalDataType.Int32 or GdalDataType.UInt64 or GdalDataType.Int64)).ToArray();
             _perDatasetMask = _bands.All(b => (_ds.Band(b).MaskFlags & GdalMaskFlags.PerDataset) != 0);
             double? baseline = Rasters.PatchReader.ReadBaseline(_ds);
             _harmonize = Harmonization.Applies(request.Harmonize, baseline);
@@ -86,7 +90,8 @@ internal sealed class TileReader : IDisposable
         for (int b = 0; b < _bands.Length; b++)
         {
             var values = data.AsSpan(b * plane, plane);
-            for (int i = 0; i < plane; i++) if (!float.IsFinite(values[i])) valid[i] = false;
+            if (_checkFinite[b])
+                for (int i = 0; i < plane; i++) if (!float.IsFinite(values[i])) valid[i] = false;
             if (!_checkMask[b]) continue;
             if (_perDatasetMask)
             {
@@ -97,7 +102,7 @@ internal sealed class TileReader : IDisposable
             for (int i = 0; i < plane; i++) if (mask[i] == 0) valid[i] = false;
         }
         if (_cloud is not null) ApplyCloudMask(w, valid);
-        int nValid = valid.Count(v => v);
+        int nValid = plane - System.MemoryExtensions.Count(valid.AsSpan(), false);
         double fraction = (double)nValid / plane;
         if (nValid == 0 || fraction < _request.MinValidFraction) return new TileRead(tile, index, null, fraction);
         for (int b = 0; b < _bands.Length; b++)

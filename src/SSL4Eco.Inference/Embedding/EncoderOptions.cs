@@ -46,7 +46,7 @@ public sealed record EncoderOptions
     /// </summary>
     public bool AllowSpinning { get; init; } = true;
 
-    /// <summary>Patches per ONNX Runtime run in <see cref="SeCoEcoEncoder.EmbedBatch"/>; larger batches are split. Default 8.</summary>
+    /// <summary>Patches per ONNX Runtime run in <see cref="SeCoEcoEncoder.EmbedBatch(IReadOnlyList{Patch}, CancellationToken)"/>; larger batches are split. Default 8.</summary>
     public int BatchSize { get; init; } = 8;
 
     /// <summary>Graph optimisation level. Default <see cref="GraphOptimizationLevel.ORT_ENABLE_ALL"/> (1.45x over BASIC on ResNet-50).</summary>

@@ -18,4 +18,22 @@ public interface IEmbeddingModel
     /// Throws <see cref="ArgumentException"/> for an empty batch or an unusable patch.
     /// </summary>
     float[] EmbedBatch(IReadOnlyList<Patch> patches, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Embeds a batch of patches into <paramref name="destination"/> (row-major <c>[patches.Count, Contract.EmbeddingDim]</c>),
+    /// so a caller that embeds many batches can reuse one buffer. The default implementation copies the result of
+    /// <see cref="EmbedBatch(IReadOnlyList{Patch}, CancellationToken)"/>; encoders override it to write in place.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than patches × EmbeddingDim, or a patch is unusable.</exception>
+    void EmbedBatch(IReadOnlyList<Patch> patches, Span<float> destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(patches);
+        long needed = (long)patches.Count * Contract.EmbeddingDim;
+        if (destination.Length < needed)
+            throw new ArgumentException($"The destination holds {destination.Length} values; {patches.Count} patches x {Contract.EmbeddingDim} = {needed} needed.", nameof(destination));
+        var result = EmbedBatch(patches, cancellationToken);
+        if (result.Length != needed)
+            throw new InvalidOperationException($"The model returned {result.Length} values for {patches.Count} patches; {needed} expected (EmbeddingDim {Contract.EmbeddingDim}).");
+        result.CopyTo(destination);
+    }
 }

@@ -17,7 +17,8 @@ namespace SSL4Eco.Inference.Embedding;
 /// uses its own pooled buffers and <see cref="RunOptions"/>, so all <c>Embed*</c> members may be called from several
 /// threads at once. <see cref="Dispose"/> must not race with calls in flight; calls after it throw
 /// <see cref="ObjectDisposedException"/>.</para>
-/// <para>Memory: inputs are pooled <see cref="ArrayPool{T}"/> buffers wrapped as <see cref="OrtValue"/> without copying;
+/// <para>Memory: inputs are the encoder's own 64-byte aligned native buffers (one per concurrent caller, reused, freed by
+/// <see cref="Dispose"/>) wrapped as <see cref="OrtValue"/> without copying;
 /// outputs are written by ONNX Runtime straight into the caller's (or the returned) array.</para>
 /// </remarks>
 public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
@@ -27,7 +28,6 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
     private readonly string[] _outputNames;
     private readonly long[] _outputTail;
     private readonly int _chunk;
-    private const int AlignmentBytes = 64;
     private volatile bool _disposed;
 
     private SeCoEcoEncoder(InferenceSession session, ModelContract contract, EncoderOptions options, ExecutionProvider provider)
@@ -39,7 +39,10 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
         Preprocessor = new PatchPreprocessor(contract, new PreprocessingOptions { Harmonize = options.Harmonize, ScalingOverride = options.ScalingOverride });
         (_inputNames, _outputNames, _outputTail, int fixedBatch) = CheckShapes(session, contract);
         _chunk = fixedBatch > 0 ? Math.Min(options.BatchSize, fixedBatch) : options.BatchSize;
+        _inputs = new InputBufferPool(_chunk * Preprocessor.ValuesPerPatch);
     }
+
+    private readonly InputBufferPool _inputs;
 
     /// <inheritdoc/>
     public ModelContract Contract { get; }
@@ -143,42 +146,51 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
     /// Throws <see cref="ArgumentException"/> for an empty list or an unusable patch (the message names it),
     /// <see cref="OperationCanceledException"/> when cancelled (a run in flight is terminated).
     /// </summary>
-    public unsafe float[] EmbedBatch(IReadOnlyList<Patch> patches, CancellationToken cancellationToken = default)
+    public float[] EmbedBatch(IReadOnlyList<Patch> patches, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(patches);
+        var result = new float[(long)patches.Count * Contract.EmbeddingDim];
+        EmbedBatch(patches, result, cancellationToken);
+        return result;
+    }
+
+    /// <summary>
+    /// As <see cref="EmbedBatch(IReadOnlyList{Patch}, CancellationToken)"/>, writing <c>[patches.Count, EmbeddingDim]</c> into
+    /// <paramref name="destination"/> (no allocation per call).
+    /// </summary>
+    public unsafe void EmbedBatch(IReadOnlyList<Patch> patches, Span<float> destination, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(patches);
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (patches.Count == 0) throw new ArgumentException("Cannot embed an empty batch of patches.", nameof(patches));
         int per = Preprocessor.ValuesPerPatch, dim = Contract.EmbeddingDim;
-        var result = new float[(long)patches.Count * dim];
-        int capacity = Math.Min(_chunk, patches.Count) * per;
-        var rented = ArrayPool<float>.Shared.Rent(capacity + AlignmentBytes / sizeof(float));
+        long needed = (long)patches.Count * dim;
+        if (destination.Length < needed)
+            throw new ArgumentException($"The destination holds {destination.Length} values; {patches.Count} patches x {dim} = {needed} needed.", nameof(destination));
+        var result = destination;
+        var rented = _inputs.Rent();
         try
         {
-            fixed (float* start0 = rented)
+            // The buffer starts at a 64-byte boundary: ONNX Runtime's vectorised kernels peel unaligned heads, so the
+            // summation order (and the last bits of the embedding) would otherwise depend on where the input lies.
+            var buffer = new Span<float>(rented, _inputs.Length);
+            for (int start = 0; start < patches.Count; start += _chunk)
             {
-                // Start the input at a 64-byte boundary: ONNX Runtime's vectorised kernels peel unaligned heads, so the
-                // summation order (and the last bits of the embedding) would otherwise depend on where the pool's array lies.
-                int skip = (int)((AlignmentBytes - (nuint)start0 % AlignmentBytes) % AlignmentBytes) / sizeof(float);
-                var buffer = rented.AsSpan(skip, capacity);
-                for (int start = 0; start < patches.Count; start += _chunk)
+                cancellationToken.ThrowIfCancellationRequested();
+                int n = Math.Min(_chunk, patches.Count - start);
+                for (int k = 0; k < n; k++)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    int n = Math.Min(_chunk, patches.Count - start);
-                    for (int k = 0; k < n; k++)
-                    {
-                        var patch = patches[start + k] ?? throw new ArgumentException($"Patch {start + k} is null.", nameof(patches));
-                        try { Preprocessor.Preprocess(patch, buffer.Slice(k * per, per)); }
-                        catch (ArgumentException e) { throw new ArgumentException($"Patch {start + k}{DateText(patch)}: {e.Message}", nameof(patches), e); }
-                    }
-                    Run(buffer[..(n * per)], n, result.AsSpan(start * dim, n * dim), cancellationToken);
+                    var patch = patches[start + k] ?? throw new ArgumentException($"Patch {start + k} is null.", nameof(patches));
+                    try { Preprocessor.Preprocess(patch, buffer.Slice(k * per, per)); }
+                    catch (ArgumentException e) { throw new ArgumentException($"Patch {start + k}{DateText(patch)}: {e.Message}", nameof(patches), e); }
                 }
+                Run(buffer[..(n * per)], n, result.Slice(start * dim, n * dim), cancellationToken);
             }
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(rented);
+            _inputs.Return(rented);
         }
-        return result;
     }
 
     private static string DateText(Patch p) => p.Date is { } d ? $" ({d:yyyy-MM-dd})" : "";
@@ -188,8 +200,8 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
     /// <c>[count, Channels, InputSize, InputSize]</c> (e.g. filled with <see cref="Preprocessor"/>), and
     /// <paramref name="output"/> receives <c>[count, EmbeddingDim]</c>. Neither is copied. Values are not checked.
     /// </summary>
-    /// <remarks>Results equal <see cref="EmbedBatch"/>'s bit for bit when <paramref name="input"/> starts at a 64-byte
-    /// boundary (as <see cref="EmbedBatch"/>'s pooled buffers do); elsewhere the last bits may differ, because ONNX Runtime's
+    /// <remarks>Results equal <see cref="EmbedBatch(IReadOnlyList{Patch}, CancellationToken)"/>'s bit for bit when <paramref name="input"/> starts at a 64-byte
+    /// boundary (as <see cref="EmbedBatch(IReadOnlyList{Patch}, CancellationToken)"/>'s pooled buffers do); elsewhere the last bits may differ, because ONNX Runtime's
     /// vectorised reductions sum in an order that depends on the address.</remarks>
     public void EmbedPreprocessed(ReadOnlySpan<float> input, int count, Span<float> output, CancellationToken cancellationToken = default)
     {
@@ -274,5 +286,6 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
         if (_disposed) return;
         _disposed = true;
         _session.Dispose();
+        _inputs.Dispose();
     }
 }

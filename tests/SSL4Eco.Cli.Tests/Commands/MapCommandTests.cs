@@ -62,6 +62,32 @@ print(np.abs(ref - s.ReadAsArray()).max(), m.GetGeoTransform() == s.GetGeoTransf
     }
 
     [Fact]
+    public void Map_Int8AndFloat16_RasterTypes_AreWrittenAndReadBackByGdal()
+    {
+        using var dir = new TempDir();
+        var onnx = dir.File("m.onnx");
+        Assert.Equal(0, CliHarness.Run("convert", model.Checkpoint, "-o", onnx).Exit);
+        Assert.Equal(0, CliHarness.Run("map", Scene, "-m", onnx, "-o", dir.File("f32.tif"), "--stride", "112", "--embed-concurrency", "1").Exit);
+        var (exit, stdout, stderr) = CliHarness.Run("map", Scene, "-m", onnx, "-o", dir.File("i8.tif"), "--stride", "112", "--dtype", "Int8", "--embed-concurrency", "2");
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("i8.scale.tif", stdout);
+        Assert.Equal(0, CliHarness.Run("map", Scene, "-m", onnx, "-o", dir.File("f16.tif"), "--stride", "112", "--dtype", "Float16").Exit);
+        var check = PythonOracle.Run("""
+from osgeo import gdal
+import numpy as np, sys
+d = sys.argv[1]
+f = gdal.Open(d + '/f32.tif').ReadAsArray().astype(np.float64)
+h = gdal.Open(d + '/f16.tif')
+q = gdal.Open(d + '/i8.tif').ReadAsArray().astype(np.uint8).view(np.int8).astype(np.float64)
+s = gdal.Open(d + '/i8.scale.tif').ReadAsArray().astype(np.float64)
+e16 = np.abs(h.ReadAsArray() - f).max() / np.abs(f).max()
+e8 = (np.abs(q * s[None] - f) / s[None]).max()
+print(h.GetRasterBand(1).GetMetadata('IMAGE_STRUCTURE').get('NBITS'), e16 < 2 ** -11, e8 <= 0.5 + 1e-3)
+""", dir.Path).Trim();
+        Assert.Equal("16 True True", check);
+    }
+
+    [Fact]
     public void Map_UnknownOutputFormat_IsAClearError()
     {
         using var dir = new TempDir();

@@ -103,6 +103,27 @@ np.save(out + '.cog.npy', np.transpose(cog.ReadAsArray(), (1, 2, 0)).astype(np.f
     }
 
     [Fact]
+    public async Task Batches_embedded_side_by_side_give_the_same_map_and_share_the_last_tiles()
+    {
+        using var dir = new TempDir();
+        var input = dir.File("in.tif");
+        PythonOracle.Run(MakeRaster, input, "500", "333");
+        var serial = new FeatureModel("B2", "B3", "B4");
+        await EmbeddingMapper.RunAsync(Request(input, dir.File("a")) with { Outputs = MapOutputs.Npy, BatchSize = 5 }, serial);
+        var sizes = new System.Collections.Concurrent.ConcurrentQueue<int>();
+        var parallel = new FeatureModel("B2", "B3", "B4") { OnCall = (_, p) => sizes.Enqueue(p.Count) };
+        var result = await EmbeddingMapper.RunAsync(Request(input, dir.File("b")) with { Outputs = MapOutputs.Npy, BatchSize = 5, EmbedConcurrency = 3 }, parallel);
+        Assert.Equal(File.ReadAllBytes(dir.File("a.npy")), File.ReadAllBytes(dir.File("b.npy")));
+        Assert.Equal(44, parallel.PatchesEmbedded);
+        Assert.Equal(0, result.Progress.Failed);
+        // 44 tiles in batches of 5 with 3 workers: 6 full batches, then the last 14 split 4 + 5 + 5 (not 5 + 5 + 4 with one batch running alone at the end).
+        var s = sizes.ToArray();
+        Assert.All(s, n => Assert.InRange(n, 1, 5));
+        Assert.Equal([4, 5, 5, 5, 5, 5, 5, 5, 5], s.Order().ToArray());
+        Assert.Throws<ArgumentException>(() => (Request(input, "x") with { EmbedConcurrency = 0 }).Validate());
+    }
+
+    [Fact]
     public async Task Raster_smaller_than_one_tile_gives_a_one_pixel_map()
     {
         using var dir = new TempDir();

@@ -177,6 +177,40 @@ public class SeCoEcoEncoderTests
     }
 
     [Fact]
+    public void EmbedBatch_into_a_span_equals_the_array_form_and_checks_the_destination()
+    {
+        using var encoder = Open(new EncoderOptions { BatchSize = 3 });
+        var patches = Enumerable.Range(0, 7).Select(i => MakePatch(50 + i)).ToArray();
+        var expected = encoder.EmbedBatch(patches);
+        var into = new float[7 * D + 5];
+        into.AsSpan(7 * D).Fill(42f);
+        IEmbeddingModel model = encoder;     // the interface call reaches the encoder's in-place implementation
+        model.EmbedBatch(patches, into.AsSpan(), CancellationToken.None);
+        Assert.Equal(expected, into.AsSpan(0, 7 * D).ToArray());
+        Assert.All(into.AsSpan(7 * D).ToArray(), v => Assert.Equal(42f, v));
+        var e = Assert.Throws<ArgumentException>(() => model.EmbedBatch(patches, new float[7 * D - 1].AsSpan(), CancellationToken.None));
+        Assert.Contains($"{7 * D} needed", e.Message);
+    }
+
+    [Fact]
+    public unsafe void Input_buffers_are_aligned_reused_and_one_per_concurrent_caller()
+    {
+        using var pool = new InputBufferPool(1000);
+        var a = pool.Rent();
+        var b = pool.Rent();
+        Assert.True(a != b);
+        Assert.Equal(0, (long)a % 64);
+        Assert.Equal(0, (long)b % 64);
+        new Span<float>(a, 1000).Fill(1f);   // the whole length is usable
+        pool.Return(a);
+        Assert.True(pool.Rent() == a);        // reused, not reallocated
+        pool.Return(a);
+        pool.Return(b);
+        pool.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => { pool.Rent(); });
+    }
+
+    [Fact]
     public void EmbedDates_gives_rows_mean_and_concatenation()
     {
         using var encoder = Open();

@@ -1,0 +1,401 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using SSL4Eco.Inference.Arrays;
+using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Inference.Geo.Pipeline;
+using SSL4Eco.Inference.Geo.Rasters;
+using SSL4Eco.Inference.Geo.Tests.Pipeline;
+using SSL4Eco.Inference.Tests.Oracle;
+
+namespace SSL4Eco.Inference.Geo.Tests.Rasters;
+
+/// <summary>
+/// Issue #3: the map pipeline reads GeoTIFF, lossless JPEG2000 (multi-band and Sentinel-2 SAFE-style single-band files
+/// stacked by <see cref="BandStack"/>), <c>/vsizip/</c> and <c>/vsicurl/</c> inputs exactly as it reads the plain GeoTIFF.
+/// </summary>
+public class InputFormatTests
+{
+    // 200 x 150 UTM 32N uint16, bands B2,B3,B4 (descriptions), nodata 0: a nodata corner (tiles (0,2),(0,3) skipped) and a
+    // 10x10 hole (mean fill). Also writes a lossless JPEG2000 copy (in.jp2, band descriptions and nodata in in.jp2.aux.xml)
+    // and in.zip holding in.tif.
+    private const string MakeInputs = """
+import numpy as np, zipfile
+from osgeo import gdal, osr
+gdal.UseExceptions()
+d = sys.argv[1]
+ds = gdal.GetDriverByName('GTiff').Create(f'{d}/in.tif', 200, 150, 3, gdal.GDT_UInt16, ['TILED=YES', 'BLOCKXSIZE=64', 'BLOCKYSIZE=64'])
+ds.SetGeoTransform([600000.0, 10.0, 0.0, 5100000.0, 0.0, -10.0])
+s = osr.SpatialReference(); s.ImportFromEPSG(32632); ds.SetProjection(s.ExportToWkt())
+rng = np.random.default_rng(11)
+for i in range(3):
+    a = rng.integers(1, 5000, size=(150, 200)).astype(np.uint16)
+    a[0:64, 136:200] = 0
+    a[100:110, 10:20] = 0
+    b = ds.GetRasterBand(i + 1); b.WriteArray(a); b.SetNoDataValue(0); b.SetDescription(['B2', 'B3', 'B4'][i])
+ds = None
+gdal.Translate(f'{d}/in.jp2', f'{d}/in.tif', format='JP2OpenJPEG', creationOptions=['QUALITY=100', 'REVERSIBLE=YES'])
+j = gdal.Open(f'{d}/in.jp2')
+assert j.GetDriver().ShortName == 'JP2OpenJPEG'
+assert (j.ReadAsArray() == gdal.Open(f'{d}/in.tif').ReadAsArray()).all(), 'JP2 not lossless'
+j = None
+with zipfile.ZipFile(f'{d}/in.zip', 'w', zipfile.ZIP_DEFLATED) as z: z.write(f'{d}/in.tif', 'in.tif')
+""";
+
+    private static MapRequest Request(string input, string prefix) => new()
+    {
+        InputPath = input, OutputPrefix = prefix, Outputs = MapOutputs.Npy | MapOutputs.Cog, BatchSize = 4, ReaderCount = 2, QueueCapacity = 3,
+        MinValidFraction = 0.5,
+    };
+
+    /// <summary>Maps <paramref name="input"/> to <paramref name="prefix"/> with the deterministic feature model.</summary>
+    private static Task<MapResult> Map(string input, string prefix, params string[] bands) =>
+        EmbeddingMapper.RunAsync(Request(input, prefix), new FeatureModel(bands));
+
+    /// <summary>The two runs wrote the same npy values, valid fractions, sidecar (grid, CRS, transform) and COG.</summary>
+    private static void AssertSameMap(string expectedPrefix, string actualPrefix)
+    {
+        Assert.Equal(File.ReadAllBytes(expectedPrefix + ".npy"), File.ReadAllBytes(actualPrefix + ".npy"));
+        Assert.Equal(File.ReadAllBytes(expectedPrefix + ".valid.npy"), File.ReadAllBytes(actualPrefix + ".valid.npy"));
+        Assert.Equal(File.ReadAllText(expectedPrefix + ".json"), File.ReadAllText(actualPrefix + ".json"));
+        using var e = GdalDataset.Open(expectedPrefix + ".tif");
+        using var a = GdalDataset.Open(actualPrefix + ".tif");
+        Assert.Equal((e.Width, e.Height, e.BandCount), (a.Width, a.Height, a.BandCount));
+        Assert.Equal(e.GeoTransform!.Value.ToArray(), a.GeoTransform!.Value.ToArray());
+        Assert.Equal(e.ProjectionWkt, a.ProjectionWkt);
+        using (var srs = a.SpatialReference) Assert.Equal(32632, srs!.Epsg);
+        var window = new PixelWindow(0, 0, e.Width, e.Height);
+        var ev = new float[window.Area * e.BandCount];
+        var av = new float[ev.Length];
+        e.Read(window, ev);
+        a.Read(window, av);
+        Assert.Equal(ev, av);
+    }
+
+    /// <summary>Maps the plain GeoTIFF and checks it is a meaningful reference (embedded, skipped and filled tiles).</summary>
+    private static async Task<MapResult> MapReference(TempDir dir)
+    {
+        PythonOracle.Run(MakeInputs, dir.Path);
+        var result = await Map(dir.File("in.tif"), dir.File("ref"), "B2", "B3", "B4");
+        Assert.Equal((3, 4, 9), (result.Rows, result.Columns, result.EmbeddingDim));
+        Assert.Equal(new MapProgress(12, 12, 2, 0, 0), result.Progress);
+        using var cog = GdalDataset.Open(dir.File("ref.tif"));
+        Assert.Equal([600000.0, 640, 0, 5100000, 0, -640], cog.GeoTransform!.Value.ToArray());
+        return result;
+    }
+
+    [Fact]
+    public async Task Lossless_jpeg2000_maps_identically_to_the_geotiff()
+    {
+        using var dir = new TempDir();
+        var reference = await MapReference(dir);
+        using (var jp2 = GdalDataset.Open(dir.File("in.jp2")))
+        {
+            Assert.Equal(["B2", "B3", "B4"], Enumerable.Range(1, 3).Select(b => jp2.Band(b).Description));
+            Assert.Equal(0.0, jp2.Band(1).NoData);
+        }
+        var result = await Map(dir.File("in.jp2"), dir.File("jp2"), "B2", "B3", "B4");
+        Assert.Equal(reference, result with { Files = reference.Files });
+        AssertSameMap(dir.File("ref"), dir.File("jp2"));
+    }
+
+    [Fact]
+    public async Task Sentinel2_safe_style_single_band_jp2_files_stack_and_map_like_geotiffs()
+    {
+        using var dir = new TempDir();
+        // SAFE-like band files: B02 at 10 m and B05 at 20 m, uint16, no descriptions, no nodata, no .aux.xml; lossless JP2
+        // plus GeoTIFF twins. Python GDAL's read of each JP2 and the bilinear 10 m reference of the stack go to npy.
+        PythonOracle.Run("""
+import numpy as np, os, glob
+from osgeo import gdal, osr
+gdal.UseExceptions()
+d = sys.argv[1]
+s = osr.SpatialReference(); s.ImportFromEPSG(32632)
+rng = np.random.default_rng(7)
+for name, res, w, h in [('B02', 10, 120, 90), ('B05', 20, 60, 45)]:
+    ds = gdal.GetDriverByName('GTiff').Create(f'{d}/{name}.tif', w, h, 1, gdal.GDT_UInt16)
+    ds.SetGeoTransform([600000.0, res, 0.0, 5100000.0, 0.0, -res]); ds.SetProjection(s.ExportToWkt())
+    a = rng.integers(1, 10000, size=(h, w)).astype(np.uint16)
+    ds.GetRasterBand(1).WriteArray(a); ds = None
+    gdal.Translate(f'{d}/{name}.jp2', f'{d}/{name}.tif', format='JP2OpenJPEG', creationOptions=['QUALITY=100', 'REVERSIBLE=YES'])
+    for aux in glob.glob(f'{d}/{name}.jp2.aux.xml'): os.remove(aux)
+    j = gdal.Open(f'{d}/{name}.jp2')
+    np.save(f'{d}/{name}.py.npy', j.ReadAsArray().astype(np.float32))
+    np.save(f'{d}/{name}.orig.npy', a.astype(np.float32))
+out = []
+for name in ['B02', 'B05']:
+    t = gdal.Translate('/vsimem/t.tif', f'{d}/{name}.jp2', width=120, height=90, projWin=[600000, 5100000, 601200, 5099100], resampleAlg='bilinear', outputType=gdal.GDT_Float32)
+    out.append(t.ReadAsArray()); t = None
+np.save(f'{d}/stack.npy', np.stack(out).astype(np.float32))
+""", dir.Path);
+        foreach (var (name, w, h) in new[] { ("B02", 120, 90), ("B05", 60, 45) })
+        {
+            using var ds = GdalDataset.Open(dir.File(name + ".jp2"));
+            Assert.Equal((w, h, 1), (ds.Width, ds.Height, ds.BandCount));
+            Assert.Equal(GdalDataType.UInt16, ds.Band(1).DataType);
+            Assert.False(File.Exists(dir.File(name + ".jp2.aux.xml")));
+            var got = new float[w * h];
+            ds.Read(new PixelWindow(0, 0, w, h), got);
+            var (py, shape) = NpyFile.ReadSingle(dir.File(name + ".py.npy"));
+            Assert.Equal([h, w], shape);
+            Assert.Equal(py, got);
+            Assert.Equal(NpyFile.ReadSingle(dir.File(name + ".orig.npy")).Data, got);
+        }
+
+        var jp2Stack = BandStack.WriteVrt([new("B2", dir.File("B02.jp2")), new("B5", dir.File("B05.jp2"))], dir.File("jp2.vrt"));
+        var tifStack = BandStack.WriteVrt([new("B2", dir.File("B02.tif")), new("B5", dir.File("B05.tif"))], dir.File("tif.vrt"));
+        var patch = PatchReader.Read(jp2Stack);
+        Assert.Equal(["B2", "B5"], patch.BandNames);
+        Assert.Equal((90, 120), (patch.Height, patch.Width));
+        Assert.Equal(PatchReader.Read(tifStack).Data, patch.Data);
+        var (reference, refShape) = NpyFile.ReadSingle(dir.File("stack.npy"));
+        Assert.Equal([2, 90, 120], refShape);
+        for (int i = 0; i < reference.Length; i++) Assert.True(Math.Abs(reference[i] - patch.Data[i]) < 1e-2, $"value {i}: {patch.Data[i]} vs {reference[i]}");
+
+        var tif = await Map(tifStack, dir.File("tif"), "B2", "B5");
+        var jp2 = await Map(jp2Stack, dir.File("jp2"), "B2", "B5");
+        Assert.Equal(new MapProgress(4, 4, 0, 0, 0), jp2.Progress);
+        Assert.Equal(tif.Progress, jp2.Progress);
+        AssertSameMap(dir.File("tif"), dir.File("jp2"));
+    }
+
+    [Fact]
+    public async Task Vsizip_path_maps_identically_to_the_plain_file()
+    {
+        using var dir = new TempDir();
+        var reference = await MapReference(dir);
+        var result = await Map($"/vsizip/{dir.File("in.zip")}/in.tif", dir.File("zip"), "B2", "B3", "B4");
+        Assert.Equal(reference, result with { Files = reference.Files });
+        AssertSameMap(dir.File("ref"), dir.File("zip"));
+    }
+
+    [CurlFact]
+    public async Task Vsicurl_url_served_with_range_requests_maps_identically_to_the_local_file()
+    {
+        using var dir = new TempDir();
+        var reference = await MapReference(dir);
+        using var server = new RangeServer(new() { ["/in.tif"] = File.ReadAllBytes(dir.File("in.tif")) });
+        var result = await Map($"/vsicurl/{server.Url}in.tif", dir.File("curl"), "B2", "B3", "B4");
+        Assert.Equal(reference, result with { Files = reference.Files });
+        AssertSameMap(dir.File("ref"), dir.File("curl"));
+        var ranged = server.Requests.Where(r => r.Path == "/in.tif" && r.Range is not null).ToList();
+        Assert.NotEmpty(ranged);
+        Assert.All(ranged, r => Assert.Equal(206, r.Status));
+        Assert.DoesNotContain(server.Requests, r => r.Path == "/in.tif" && r.Method == "GET" && r.Range is null); // never a full download
+    }
+
+    [Fact]
+    public async Task A_vsicurl_404_and_a_truncated_jp2_are_gdal_errors_naming_the_path()
+    {
+        using var dir = new TempDir();
+        PythonOracle.Run(MakeInputs, dir.Path);
+
+        // Truncated JPEG2000 (the header opens, the code-stream is cut): every tile read fails with a GdalException naming
+        // the file; the run keeps going, reports the tiles as failed and keeps the resume state.
+        var bytes = File.ReadAllBytes(dir.File("in.jp2"));
+        var truncated = dir.File("cut.jp2");
+        File.WriteAllBytes(truncated, bytes.AsSpan(0, bytes.Length / 2).ToArray());
+        var log = new ErrorLog();
+        var result = await EmbeddingMapper.RunAsync(Request(truncated, dir.File("cut")) with { InputBands = ["B2", "B3", "B4"] },
+            new FeatureModel("B2", "B3", "B4"), logger: log);
+        Assert.Equal(new MapProgress(12, 12, 0, 12, 0), result.Progress);
+        Assert.NotEmpty(log.Errors);
+        Assert.All(log.Errors, e => Assert.Contains(truncated, Assert.IsType<GdalException>(e).Message));
+        Assert.True(Directory.Exists(dir.File("cut.ssl4eco-partial")));
+        Assert.All(NpyFile.ReadSingle(dir.File("cut.npy")).Data, v => Assert.Equal(-9999f, v));
+
+        // A JP2 cut inside its header cannot be opened at all.
+        var stub = dir.File("stub.jp2");
+        File.WriteAllBytes(stub, bytes.AsSpan(0, 64).ToArray());
+        var open = await Assert.ThrowsAsync<GdalException>(() => Map(stub, dir.File("stub"), "B2"));
+        Assert.Contains(stub, open.Message);
+
+        if (!CurlFactAttribute.HasCurl) return; // the /vsicurl/ half needs curl support
+        using var server = new RangeServer(new() { ["/in.tif"] = File.ReadAllBytes(dir.File("in.tif")) });
+        var url = $"/vsicurl/{server.Url}missing.tif";
+        var e404 = await Assert.ThrowsAsync<GdalException>(() => Map(url, dir.File("missing"), "B2"));
+        Assert.Contains(url, e404.Message);
+        Assert.Contains(server.Requests, r => r.Path == "/missing.tif" && r.Status == 404);
+        Assert.False(File.Exists(dir.File("missing.npy")));
+    }
+
+    /// <summary>Whether GDAL registered the virtual file system <paramref name="prefix"/> (VSIGetFileSystemsPrefixes).</summary>
+    internal static unsafe bool GdalHasFileSystem(string prefix)
+    {
+        GdalLibrary.EnsureInitialized();
+        string?[] candidates = [Environment.GetEnvironmentVariable(GdalLibrary.LibraryEnvironmentVariable), "libgdal.so.32", "libgdal.so", "gdal.dll", "libgdal.dylib"];
+        foreach (var name in candidates)
+        {
+            if (string.IsNullOrEmpty(name) || !NativeLibrary.TryLoad(name, out var lib)) continue;
+            try
+            {
+                if (!NativeLibrary.TryGetExport(lib, "VSIGetFileSystemsPrefixes", out var list) || !NativeLibrary.TryGetExport(lib, "CSLDestroy", out var destroy))
+                    return false;
+                var strings = ((delegate* unmanaged<IntPtr>)list)();
+                try
+                {
+                    for (int i = 0; ; i++)
+                    {
+                        var p = Marshal.ReadIntPtr(strings, i * IntPtr.Size);
+                        if (p == IntPtr.Zero) return false;
+                        if (Marshal.PtrToStringUTF8(p) == prefix) return true;
+                    }
+                }
+                finally { ((delegate* unmanaged<IntPtr, void>)destroy)(strings); }
+            }
+            finally { NativeLibrary.Free(lib); }
+        }
+        return false;
+    }
+
+    /// <summary>Collects the exceptions logged at error level.</summary>
+    private sealed class ErrorLog : ILogger
+    {
+        private readonly ConcurrentQueue<Exception> _errors = new();
+        public IReadOnlyList<Exception> Errors => [.. _errors];
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => true;
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel >= LogLevel.Error && exception is not null) _errors.Enqueue(exception);
+        }
+    }
+}
+
+/// <summary>A fact skipped, with a message, when this GDAL build lacks curl (<c>/vsicurl/</c> is not registered).</summary>
+internal sealed class CurlFactAttribute : FactAttribute
+{
+    private static readonly Lazy<bool> Curl = new(() => GdalLibrary.IsAvailable && InputFormatTests.GdalHasFileSystem("/vsicurl/"));
+
+    public static bool HasCurl => Curl.Value;
+
+    public CurlFactAttribute()
+    {
+        if (!HasCurl) Skip = "This GDAL build has no curl support (/vsicurl/ is not registered); the /vsicurl/ input cannot be tested.";
+    }
+}
+
+/// <summary>
+/// Minimal static HTTP/1.1 file server on 127.0.0.1 for <c>/vsicurl/</c>: GET and HEAD, single byte ranges
+/// (<c>206 Partial Content</c>, <c>Content-Range</c>, <c>Accept-Ranges: bytes</c>), 404 for anything else. Records every request.
+/// </summary>
+internal sealed class RangeServer : IDisposable
+{
+    public sealed record Request(string Method, string Path, string? Range, int Status);
+
+    private readonly HttpListener _listener;
+    private readonly Dictionary<string, byte[]> _files;
+    private readonly Task _loop;
+    private readonly ConcurrentQueue<Request> _requests = new();
+
+    public RangeServer(Dictionary<string, byte[]> files)
+    {
+        _files = files;
+        for (int attempt = 0; ; attempt++)
+        {
+            var probe = new TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            int port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            var listener = new HttpListener();
+            listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+            try { listener.Start(); }
+            catch (HttpListenerException) when (attempt < 5) { listener.Close(); continue; }
+            (_listener, Url) = (listener, $"http://127.0.0.1:{port}/");
+            break;
+        }
+        _loop = Task.Run(Loop);
+    }
+
+    /// <summary>Base URL with a trailing slash.</summary>
+    public string Url { get; }
+
+    public IReadOnlyList<Request> Requests => [.. _requests];
+
+    private async Task Loop()
+    {
+        while (_listener.IsListening)
+        {
+            HttpListenerContext ctx;
+            try { ctx = await _listener.GetContextAsync(); }
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException) { return; }
+            _ = Task.Run(() => Serve(ctx));
+        }
+    }
+
+    private async Task Serve(HttpListenerContext ctx)
+    {
+        var req = ctx.Request;
+        var res = ctx.Response;
+        var path = req.Url?.AbsolutePath ?? "";
+        var range = req.Headers["Range"];
+        int status = 404;
+        try
+        {
+            res.KeepAlive = true;
+            if ((req.HttpMethod is not ("GET" or "HEAD")) || !_files.TryGetValue(path, out var data))
+            {
+                res.StatusCode = status = req.HttpMethod is "GET" or "HEAD" ? 404 : 405;
+                res.ContentLength64 = 0;
+                return;
+            }
+            res.Headers["Accept-Ranges"] = "bytes";
+            res.ContentType = "application/octet-stream";
+            long start = 0, end = data.Length - 1;
+            if (range is not null)
+            {
+                if (!TryParseRange(range, data.Length, out start, out end))
+                {
+                    res.StatusCode = status = 416;
+                    res.Headers["Content-Range"] = $"bytes */{data.Length}";
+                    res.ContentLength64 = 0;
+                    return;
+                }
+                res.StatusCode = status = 206;
+                res.Headers["Content-Range"] = $"bytes {start}-{end}/{data.Length}";
+            }
+            else res.StatusCode = status = 200;
+            res.ContentLength64 = end - start + 1;
+            if (req.HttpMethod == "GET") await res.OutputStream.WriteAsync(data.AsMemory((int)start, (int)(end - start + 1)));
+        }
+        catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException) { }
+        finally
+        {
+            _requests.Enqueue(new Request(req.HttpMethod, path, range, status));
+            try { res.Close(); } catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException) { }
+        }
+    }
+
+    /// <summary>Parses a single <c>bytes=a-b</c>, <c>bytes=a-</c> or <c>bytes=-n</c> range (multi-range is refused).</summary>
+    private static bool TryParseRange(string header, long length, out long start, out long end)
+    {
+        start = 0;
+        end = length - 1;
+        if (!header.StartsWith("bytes=", StringComparison.OrdinalIgnoreCase) || header.Contains(',')) return false;
+        var parts = header[6..].Split('-', 2);
+        if (parts.Length != 2) return false;
+        var ci = System.Globalization.CultureInfo.InvariantCulture;
+        if (parts[0].Length == 0)
+        {
+            if (!long.TryParse(parts[1], ci, out var suffix) || suffix <= 0) return false;
+            start = Math.Max(0, length - suffix);
+            return true;
+        }
+        if (!long.TryParse(parts[0], ci, out start) || start >= length) return false;
+        if (parts[1].Length > 0)
+        {
+            if (!long.TryParse(parts[1], ci, out end) || end < start) return false;
+            end = Math.Min(end, length - 1);
+        }
+        return true;
+    }
+
+    public void Dispose()
+    {
+        _listener.Stop();
+        _listener.Close();
+        try { _loop.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
+    }
+}
