@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Measures the map pipeline on large rasters (issue #3): end-to-end tiles/s vs encoder-only tiles/s at the same batch
 # size, and peak memory (/usr/bin/time -v) of 'ssl4eco map' on a raster and on one of 4x its area.
-# Usage: bash benchmarks/map-throughput.sh [SIDE=4480] [BATCH=16]   Writes benchmarks/results/map-throughput.md.
+# Usage: bash benchmarks/map-throughput.sh [SIDE=4480] [BATCHES=8,16]   Writes benchmarks/results/map-throughput.md.
+# Peak memory is measured at the first batch size (8 = the CLI default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-side=${1:-4480}; batch=${2:-16}; work=${TMPDIR:-/tmp}/ssl4eco-map-bench; mkdir -p "$work" benchmarks/results
+side=${1:-4480}; batches=${2:-8,16}; batch=${batches%%,*}; work=${TMPDIR:-/tmp}/ssl4eco-map-bench; mkdir -p "$work" benchmarks/results
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install time)"; exit 1; }
 make_raster() { # side path: 13-band uint16 DEFLATE tiled GeoTIFF with band descriptions, smooth fields + noise
   /usr/bin/python3 - "$1" "$2" <<'PY'
@@ -29,21 +30,24 @@ PY
 [ -f "$work/r4.tif" ] || make_raster $((side * 2)) "$work/r4.tif"
 dotnet build -c Release benchmarks/SSL4Eco.Benchmarks >/dev/null && dotnet build -c Release src/SSL4Eco.Cli >/dev/null
 dotnet run -c Release --no-build --project benchmarks/SSL4Eco.Benchmarks -- write-model "$work/model.onnx"
-t1=$(dotnet run -c Release --no-build --project benchmarks/SSL4Eco.Benchmarks -- map-throughput "$work/r1.tif" "$work/model.onnx" "$batch" "$work/out")
-t4=$(dotnet run -c Release --no-build --project benchmarks/SSL4Eco.Benchmarks -- map-throughput "$work/r4.tif" "$work/model.onnx" "$batch" "$work/out")
+lines=""
+for b in ${batches//,/ }; do
+  for r in r1 r4; do
+    lines+="- $(dotnet run -c Release --no-build --project benchmarks/SSL4Eco.Benchmarks -- map-throughput "$work/$r.tif" "$work/model.onnx" "$b" "$work/out")"$'\n'
+  done
+done
 peak() { /usr/bin/time -v dotnet src/SSL4Eco.Cli/bin/Release/net10.0/ssl4eco.dll map "$1" -m "$work/model.onnx" -o "$work/out/$2.tif" --batch-size "$batch" --restart 2>&1 >/dev/null \
   | awk '/Maximum resident set size/ {print $6}'; }
 m1=$(peak "$work/r1.tif" m1); m4=$(peak "$work/r4.tif" m4); m1b=$(peak "$work/r1.tif" m1); m4b=$(peak "$work/r4.tif" m4)
 {
   echo "# Map pipeline: end-to-end vs encoder-only, and memory vs raster area"
   echo
-  echo "Measured $(date -u +%F) with \`bash benchmarks/map-throughput.sh $side $batch\` on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), Release, ONNX Runtime CPU, SeCo-Eco-shaped ResNet-50 (9 bands, 224², random weights), 13-band uint16 DEFLATE (predictor 2) tiled GeoTIFF input, COG output, batch $batch, 1 reader."
+  echo "Measured $(date -u +%F) with \`bash benchmarks/map-throughput.sh $side $batches\` on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), Release, ONNX Runtime CPU, SeCo-Eco-shaped ResNet-50 (9 bands, 224², random weights), 13-band uint16 DEFLATE (predictor 2) tiled GeoTIFF input, COG output, 1 reader."
   echo
   echo "Throughput (end-to-end = GDAL reads + validity + preprocessing + inference + resume state + COG; encoder-only = the same encoder on preprocessed batches; the ratio is against the faster encoder-only configuration):"
   echo
-  echo "- $t1"
-  echo "- $t4"
+  printf '%s' "$lines"
   echo
-  echo "Peak RSS of \`ssl4eco map\` (defaults: 2 batches side by side on CPU), two runs each: ${side}² raster $((m1 / 1024)) / $((m1b / 1024)) MiB; $((side * 2))² raster (4× area) $((m4 / 1024)) / $((m4b / 1024)) MiB."
+  echo "Peak RSS of \`ssl4eco map --batch-size $batch\` (defaults: 2 batches side by side on CPU), two runs each: ${side}² raster $((m1 / 1024)) / $((m1b / 1024)) MiB; $((side * 2))² raster (4× area) $((m4 / 1024)) / $((m4b / 1024)) MiB."
 } > benchmarks/results/map-throughput.md
 cat benchmarks/results/map-throughput.md

@@ -34,7 +34,7 @@ internal static class MapThroughput
             {
                 var c = encoder.Contract;
                 var warm = new float[batch * c.Channels * c.InputSize * c.InputSize];
-                encoder.EmbedPreprocessed(warm, batch, new float[batch * c.EmbeddingDim]);
+                Parallel.For(0, callers, _ => encoder.EmbedPreprocessed(warm, batch, new float[batch * c.EmbeddingDim])); // warm-up, as EncoderOnly
                 var request = new MapRequest
                 {
                     InputPath = raster, OutputPrefix = Path.Combine(outDir, "map"), BatchSize = batch, Resume = false,

@@ -127,15 +127,17 @@ public static class EmbeddingMapper
         {
             try
             {
-                // (EmbedConcurrency − 1) batches' worth of tiles are held back, so that when reading ends the remaining tiles
-                // are split among all workers instead of the last batch running alone on part of the cores.
-                int size = request.BatchSize, workers = request.EmbedConcurrency;
+                // Once every worker has its first batch, (EmbedConcurrency − 1) batches' worth of tiles are held back, so that
+                // when reading ends the remaining tiles are split among all workers instead of the last batch running alone on
+                // part of the cores.
+                int size = request.BatchSize, workers = request.EmbedConcurrency, started = 0;
                 var pending = new List<TileRead>(size * workers);
                 await foreach (var r in reads.Reader.ReadAllAsync(ct))
                 {
                     if (r.Patch is null) { await results.Writer.WriteAsync((r, null, r.Error is not null), ct); continue; }
                     pending.Add(r);
-                    if (pending.Count < size * workers) continue;
+                    if (pending.Count < (started < workers ? size : size * workers)) continue;
+                    started++;
                     await batches.Writer.WriteAsync(pending.GetRange(0, size), ct);
                     pending.RemoveRange(0, size);
                 }
