@@ -21,7 +21,7 @@ internal static partial class MapCommand
 {
     public static Command Create()
     {
-        var inputs = new Argument<string[]>("inputs") { Description = "Input rasters (GeoTIFF/COG/JP2/VRT or GDAL /vsi… paths); several = several dates of one grid.", Arity = ArgumentArity.OneOrMore };
+        var inputs = new Argument<string[]>("inputs") { Description = "Input rasters (GeoTIFF/COG/JP2/VRT or GDAL /vsi… paths) or folders of them; several = several dates of one grid.", Arity = ArgumentArity.OneOrMore };
         var output = new Option<FileInfo>("--output", "-o") { Description = "Embedding map: .tif (COG, one band per dimension), .parquet (GeoParquet, one row per tile) or .npy (+ .json sidecar).", Required = true };
         var tile = new Option<int?>("--tile") { Description = "Tile size in pixels (default: the model's input size, 224)." };
         var stride = new Option<int?>("--stride") { Description = "Stride in pixels (default = tile; smaller = overlap). The output pixel is stride × input pixel." };
@@ -45,7 +45,7 @@ internal static partial class MapCommand
         encoder.AddTo(command);
         command.SetAction((parse, ct) => CliRunner.RunAsync(async token =>
         {
-            var paths = parse.GetValue(inputs)!;
+            var paths = ExpandFolders(parse.GetValue(inputs)!);
             var outFile = parse.GetValue(output)!;
             var ext = outFile.Extension.ToLowerInvariant();
             var outputs = ext switch
@@ -84,8 +84,9 @@ internal static partial class MapCommand
                 Resume = !parse.GetValue(restart),
             };
             request.Validate();
-            // The pipeline removes the baseline offset itself (request.Harmonize); the encoder must not do it again.
-            using var model = await encoder.OpenAsync(parse, token, HarmonizeMode.Off, concurrentCallers: request.EmbedConcurrency).ConfigureAwait(false);
+            // The pipeline removes the baseline offset as it reads (request.Harmonize) and marks those tiles, so the encoder
+            // (same mode) never removes it twice.
+            using var model = await encoder.OpenAsync(parse, token, concurrentCallers: request.EmbedConcurrency).ConfigureAwait(false);
             var files = new List<string>();
             await WithProgressAsync(async progress =>
             {
@@ -153,8 +154,26 @@ internal static partial class MapCommand
 
     /// <summary>The (last, i.e. aggregated when several dates) embedding raster among the files a run wrote.</summary>
     private static string EmbeddingRaster(IEnumerable<string> files) =>
-        files.LastOrDefault(f => f.EndsWith(".tif", StringComparison.OrdinalIgnoreCase) && !f.EndsWith(".prediction.tif", StringComparison.OrdinalIgnoreCase))
+        files.LastOrDefault(f => f.EndsWith(".tif", StringComparison.OrdinalIgnoreCase) && !f.EndsWith(".prediction.tif", StringComparison.OrdinalIgnoreCase)
+            && !f.EndsWith(".scale.tif", StringComparison.OrdinalIgnoreCase))
         ?? throw new InvalidOperationException("No embedding raster was written (the preview and --head need one).");
+
+    /// <summary>A folder stands for the rasters in it (.tif, .tiff, .jp2, .vrt; sorted by name), e.g. one file per date.</summary>
+    private static string[] ExpandFolders(string[] inputs)
+    {
+        string[] extensions = [".tif", ".tiff", ".jp2", ".vrt"];
+        var paths = new List<string>();
+        foreach (var input in inputs)
+        {
+            if (!Directory.Exists(input)) { paths.Add(input); continue; }
+            var found = Directory.EnumerateFiles(input)
+                .Where(f => extensions.Contains(Path.GetExtension(f).ToLowerInvariant()) && !Path.GetFileName(f).StartsWith('.'))
+                .Order(StringComparer.Ordinal).ToList();
+            if (found.Count == 0) throw new ArgumentException($"The input folder '{input}' holds no raster (.tif, .tiff, .jp2, .vrt).");
+            paths.AddRange(found);
+        }
+        return [.. paths];
+    }
 
     private static IReadOnlyList<string>? Split(string? text) =>
         text?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);

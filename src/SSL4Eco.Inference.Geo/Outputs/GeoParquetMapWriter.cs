@@ -16,7 +16,7 @@ namespace SSL4Eco.Inference.Geo.Outputs;
 /// </summary>
 internal static class GeoParquetMapWriter
 {
-    public static Task<string> WriteAsync(string path, EmbeddingMap map, ISet<int> includeRoiOnly, CancellationToken ct)
+    public static Task<string> WriteAsync(string path, EmbeddingMap map, ISet<int> includeRoiOnly, CancellationToken ct, int? tilesPerGroup = null)
     {
         var keep = Enumerable.Range(0, map.Rows * map.Columns).Where(i => includeRoiOnly.Contains(i) && !map.IsNoData[i]).ToArray();
         var wkb = new WKBWriter();
@@ -52,7 +52,7 @@ internal static class GeoParquetMapWriter
         var schema = new ParquetSchema(geometry, row, col, date, valid, embedding);
 
         var dateText = map.Date?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-        int perGroup = map.TilesPerPiece();
+        int perGroup = tilesPerGroup ?? map.TilesPerPiece();
         return AtomicFile.WriteViaAsync(path, async tmp =>
         {
             await using var stream = File.Create(tmp);

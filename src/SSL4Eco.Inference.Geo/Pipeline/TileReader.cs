@@ -59,8 +59,8 @@ internal sealed class TileReader : IDisposable
             _checkFinite = _bands.Select(b => _ds.Band(b).DataType is not (GdalDataType.Byte or GdalDataType.UInt16 or GdalDataType.Int16
                 or GdalDataType.UInt32 or GdalDataType.Int32 or GdalDataType.UInt64 or GdalDataType.Int64)).ToArray();
             _perDatasetMask = _bands.All(b => (_ds.Band(b).MaskFlags & GdalMaskFlags.PerDataset) != 0);
-            double? baseline = Rasters.PatchReader.ReadBaseline(_ds);
-            _harmonize = Harmonization.Applies(request.Harmonize, baseline);
+            // The request decides; the baseline is not passed on, so an encoder at Auto leaves map tiles as the request left them.
+            _harmonize = Harmonization.Applies(request.Harmonize, Rasters.PatchReader.ReadBaseline(_ds));
             _date = request.Date ?? Rasters.PatchReader.ReadDate(_ds);
             _cloudValues = [.. request.CloudMaskValues];
             if (request.CloudMaskPath is not null) _cloud = GdalDataset.Open(request.CloudMaskPath);
@@ -117,7 +117,7 @@ internal sealed class TileReader : IDisposable
             }
             if (_harmonize && Harmonization.AppliesToBand(_names[b])) Harmonization.Apply(values, values);
         }
-        return new TileRead(tile, index, new Patch(_names, w.Height, w.Width, data) { Date = _date }, fraction);
+        return new TileRead(tile, index, new Patch(_names, w.Height, w.Width, data) { Date = _date, Harmonized = _harmonize }, fraction);
     }
 
     private void ApplyCloudMask(PixelWindow w, bool[] valid)

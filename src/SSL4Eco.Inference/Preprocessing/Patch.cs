@@ -44,6 +44,12 @@ public sealed class Patch
     /// </summary>
     public double? ProcessingBaseline { get; init; }
 
+    /// <summary>
+    /// True when the values already have the baseline offset removed (e.g. by the map pipeline, which harmonises tiles as it
+    /// reads them): a <see cref="PatchPreprocessor"/> then never subtracts it again, whatever its mode.
+    /// </summary>
+    public bool Harmonized { get; init; }
+
     /// <summary>The values of one band.</summary>
     public ReadOnlySpan<float> Band(int index) => Data.AsSpan(index * Height * Width, Height * Width);
 }

@@ -58,11 +58,14 @@ public sealed class PatchPreprocessor
     /// <summary>Number of floats one preprocessed patch occupies: <c>Channels * InputSize * InputSize</c>.</summary>
     public int ValuesPerPatch => Contract.Channels * Contract.InputSize * Contract.InputSize;
 
-    /// <summary>Whether harmonisation applies to the patch under the current <see cref="PreprocessingOptions.Harmonize"/> mode.</summary>
+    /// <summary>
+    /// Whether harmonisation applies to the patch under the current <see cref="PreprocessingOptions.Harmonize"/> mode (never
+    /// for a patch marked <see cref="Patch.Harmonized"/>).
+    /// </summary>
     public bool HarmonizesPatch(Patch patch)
     {
         ArgumentNullException.ThrowIfNull(patch);
-        return Harmonization.Applies(Options.Harmonize, patch.ProcessingBaseline);
+        return !patch.Harmonized && Harmonization.Applies(Options.Harmonize, patch.ProcessingBaseline);
     }
 
     /// <summary>Preprocesses one patch into a new array of <see cref="ValuesPerPatch"/> floats.</summary>

@@ -68,9 +68,11 @@ print(np.abs(ref - s.ReadAsArray()).max(), m.GetGeoTransform() == s.GetGeoTransf
         var onnx = dir.File("m.onnx");
         Assert.Equal(0, CliHarness.Run("convert", model.Checkpoint, "-o", onnx).Exit);
         Assert.Equal(0, CliHarness.Run("map", Scene, "-m", onnx, "-o", dir.File("f32.tif"), "--stride", "112", "--embed-concurrency", "1").Exit);
-        var (exit, stdout, stderr) = CliHarness.Run("map", Scene, "-m", onnx, "-o", dir.File("i8.tif"), "--stride", "112", "--dtype", "Int8", "--embed-concurrency", "2");
+        var (exit, stdout, stderr) = CliHarness.Run("map", Scene, "-m", onnx, "-o", dir.File("i8.tif"), "--stride", "112", "--dtype", "Int8", "--embed-concurrency", "2",
+            "--preview", dir.File("i8.png"));
         Assert.True(exit == 0, stderr);
         Assert.Contains("i8.scale.tif", stdout);
+        Assert.True(new FileInfo(dir.File("i8.png")).Length > 0);   // the preview reads the int8 map, not its scale raster
         Assert.Equal(0, CliHarness.Run("map", Scene, "-m", onnx, "-o", dir.File("f16.tif"), "--stride", "112", "--dtype", "Float16").Exit);
         var check = PythonOracle.Run("""
 from osgeo import gdal
@@ -85,6 +87,43 @@ e8 = (np.abs(q * s[None] - f) / s[None]).max()
 print(h.GetRasterBand(1).GetMetadata('IMAGE_STRUCTURE').get('NBITS'), e16 < 2 ** -11, e8 <= 0.5 + 1e-3)
 """, dir.Path).Trim();
         Assert.Equal("16 True True", check);
+    }
+
+    [Fact]
+    public void Map_AFolderOfDates_MapsEachDateAndAggregates()
+    {
+        using var dir = new TempDir();
+        var onnx = dir.File("m.onnx");
+        Assert.Equal(0, CliHarness.Run("convert", model.Checkpoint, "-o", onnx).Exit);
+        Directory.CreateDirectory(dir.File("dates"));
+        File.Copy(Scene, dir.File("dates/S2_20240601.tif"));
+        PythonOracle.Run("""
+import numpy as np
+from osgeo import gdal
+src = gdal.Open(sys.argv[1]); ds = gdal.GetDriverByName('GTiff').CreateCopy(sys.argv[2], src)
+for b in range(1, ds.RasterCount + 1):
+    band = ds.GetRasterBand(b); band.WriteArray(np.flipud(band.ReadAsArray()))   # another 'season' on the same grid
+ds = None
+""", Scene, dir.File("dates/S2_20240115.tif"));
+        var (exit, stdout, stderr) = CliHarness.Run("map", dir.File("dates"), "-m", onnx, "-o", dir.File("out/seasons.npy"), "--stride", "224", "--aggregate", "Concat");
+        Assert.True(exit == 0, stderr);
+        var (jan, s1) = NpyFile.ReadSingle(dir.File("out/seasons_20240115.npy"));
+        var (jun, _) = NpyFile.ReadSingle(dir.File("out/seasons_20240601.npy"));
+        var (both, s2) = NpyFile.ReadSingle(dir.File("out/seasons.npy"));
+        Assert.Equal(new[] { 2, 2, 2048 }, s1);
+        Assert.Equal(new[] { 2, 2, 4096 }, s2);
+        for (int t = 0; t < 4; t++)
+        {
+            Assert.Equal(jan.AsSpan(t * 2048, 2048).ToArray(), both.AsSpan(t * 4096, 2048).ToArray());          // dates in date order
+            Assert.Equal(jun.AsSpan(t * 2048, 2048).ToArray(), both.AsSpan(t * 4096 + 2048, 2048).ToArray());
+        }
+        Assert.NotEqual(jan, jun);
+        var sidecar = JsonDocument.Parse(File.ReadAllText(dir.File("out/seasons.json"))).RootElement;
+        Assert.Equal("2024-01-15,2024-06-01", sidecar.GetProperty("metadata").GetProperty("ssl4eco.dates").GetString());
+        Directory.CreateDirectory(dir.File("empty"));
+        var (code, _, err) = CliHarness.Run("map", dir.File("empty"), "-m", onnx, "-o", dir.File("x.npy"));
+        Assert.NotEqual(0, code);
+        Assert.Contains("holds no raster", err);
     }
 
     [Fact]

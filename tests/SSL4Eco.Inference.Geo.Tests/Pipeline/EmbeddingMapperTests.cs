@@ -211,12 +211,18 @@ a = np.zeros((167, 250), np.uint8); a[134:, 218:] = 1
 ds.GetRasterBand(1).WriteArray(a); ds = None
 d = gdal.Open(sys.argv[2], gdal.GA_Update); d.SetMetadataItem('PROCESSING_BASELINE', '04.00'); d = None
 """, dir.File("cloud.tif"), input);
-        var model = new FeatureModel("B2", "B3", "B4");
+        var marked = new System.Collections.Concurrent.ConcurrentBag<bool>();
+        var model = new FeatureModel("B2", "B3", "B4") { OnCall = (_, ps) => { foreach (var p in ps) marked.Add(p.Harmonized); } };
         var req = Request(input, dir.File("c")) with { CloudMaskPath = dir.File("cloud.tif"), CloudMaskValues = [1], Outputs = MapOutputs.Npy };
         await EmbeddingMapper.RunAsync(req, model);
+        Assert.All(marked, m => Assert.True(m));   // harmonised tiles say so, so an encoder cannot subtract the offset again
         var got = NpyFile.ReadSingle(dir.File("c.npy")).Data;
         Assert.Equal(-9999f, got[(5 * 8 + 7) * 9]);
-        var off = await EmbeddingMapper.RunAsync(req with { OutputPrefix = dir.File("d"), Harmonize = HarmonizeMode.Off }, new FeatureModel("B2", "B3", "B4"));
+        var unmarked = new System.Collections.Concurrent.ConcurrentBag<bool>();
+        var off = await EmbeddingMapper.RunAsync(req with { OutputPrefix = dir.File("d"), Harmonize = HarmonizeMode.Off },
+            new FeatureModel("B2", "B3", "B4") { OnCall = (_, ps) => { foreach (var p in ps) unmarked.Add(p.Harmonized); } });
+        Assert.NotEmpty(unmarked);
+        Assert.All(unmarked, m => Assert.False(m));
         var raw = NpyFile.ReadSingle(dir.File("d.npy")).Data;
         int t = (3 * 8 + 3) * 9 + 1; // first pixel of B2 in a fully valid tile
         Assert.Equal(Math.Max(raw[t] - 1000, 0), got[t]);

@@ -125,6 +125,10 @@ public class PatchPreprocessorTests
         Assert.Equal(on, auto.Preprocess(Make(4.0)));
         Assert.Equal(off, auto.Preprocess(Make(3.99)));
         Assert.Equal(off, auto.Preprocess(Make(null)));
+        // A patch already harmonised (by the map pipeline) is never harmonised again, even with the mode On.
+        var marked = new Patch(["B4", "NDVI"], 8, 8, data) { ProcessingBaseline = 5.0, Harmonized = true };
+        Assert.Equal(off, new PatchPreprocessor(contract, new PreprocessingOptions { Harmonize = HarmonizeMode.On }).Preprocess(marked));
+        Assert.Equal(off, auto.Preprocess(marked));
     }
 
     [Fact]
