@@ -9,7 +9,10 @@ namespace SSL4Eco.Inference.Conversion;
 /// (<c>.ckpt</c>, <c>.pth</c>, <c>.pt</c>) is converted once into the cache; a registry id (e.g. <c>seco-eco</c>) is
 /// downloaded (resumable, SHA-256 checked), converted and cached.
 /// </summary>
-/// <remarks>Stateless; thread-safe. Two processes converting the same checkpoint at once both succeed (atomic renames).</remarks>
+/// <remarks>
+/// Thread-safe. Two processes converting the same checkpoint at once both succeed (atomic renames). A local checkpoint's
+/// content hash is remembered per path, size and modification time, so an unchanged file is hashed once.
+/// </remarks>
 public static class ModelLocator
 {
     /// <summary>Resolves <paramref name="model"/> to a local ONNX file, downloading and converting when needed.</summary>
@@ -28,8 +31,11 @@ public static class ModelLocator
         {
             if (string.Equals(Path.GetExtension(model), ".onnx", StringComparison.OrdinalIgnoreCase)) return Path.GetFullPath(model);
             using var cache = new WeightsCache(cacheOptions);
-            var sha = await HashPrefixAsync(model, cancellationToken).ConfigureAwait(false);
-            var target = Path.Combine(cache.CacheDirectory, "converted", $"{Path.GetFileNameWithoutExtension(model)}-{sha}.onnx");
+            var sha = await CachedHashPrefixAsync(model, cache.CacheDirectory, cancellationToken).ConfigureAwait(false);
+            // A contract given by the caller changes the converted file, so it is part of the key.
+            var key = contract is null ? sha : sha + "-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+                System.Text.Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(contract.ToMetadata().OrderBy(kv => kv.Key, StringComparer.Ordinal)))))[..8];
+            var target = Path.Combine(cache.CacheDirectory, "converted", $"{Path.GetFileNameWithoutExtension(model)}-{key}.onnx");
             if (!File.Exists(target))
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
@@ -47,6 +53,27 @@ public static class ModelLocator
         }
         throw new ArgumentException(
             $"Model '{model}' is neither an existing file (.onnx, .ckpt, .pth) nor a registry id ({string.Join(", ", WeightsRegistry.Default.Entries.Select(e => e.Id))}).");
+    }
+
+    /// <summary>
+    /// The content hash of a local checkpoint, remembered per (full path, length, last write time) in
+    /// <c>converted/.hashes/</c>, so resolving the same unchanged file again does not re-read hundreds of MB.
+    /// </summary>
+    internal static async Task<string> CachedHashPrefixAsync(string path, string cacheDirectory, CancellationToken ct)
+    {
+        var info = new FileInfo(path);
+        var stamp = FormattableString.Invariant($"{info.Length} {info.LastWriteTimeUtc.Ticks}");
+        var memo = Path.Combine(cacheDirectory, "converted", ".hashes",
+            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(info.FullName)))[..16] + ".txt");
+        if (File.Exists(memo))
+        {
+            var parts = (await File.ReadAllTextAsync(memo, ct).ConfigureAwait(false)).Split(' ');
+            if (parts.Length == 3 && parts[0] + " " + parts[1] == stamp && parts[2].Length == 12) return parts[2];
+        }
+        var sha = await HashPrefixAsync(path, ct).ConfigureAwait(false);
+        Directory.CreateDirectory(Path.GetDirectoryName(memo)!);
+        Files.AtomicFile.WriteText(memo, stamp + " " + sha);
+        return sha;
     }
 
     private static async Task<string> HashPrefixAsync(string path, CancellationToken ct)
