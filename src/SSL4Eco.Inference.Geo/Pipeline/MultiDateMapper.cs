@@ -24,16 +24,20 @@ public enum DateAggregation
 /// <remarks>Immutable; thread-safe.</remarks>
 public sealed record DatedInput(DateOnly Date, string Path);
 
-/// <summary>The per-date results and the aggregated files (empty for <see cref="DateAggregation.None"/>).</summary>
+/// <summary>
+/// The per-date results and the files written for all dates together: the aggregated map, or with
+/// <see cref="DateAggregation.None"/> only the all-dates GeoParquet table (when GeoParquet is asked for).
+/// </summary>
 /// <param name="PerDate">Results of each date, in date order.</param>
-/// <param name="AggregatedFiles">Files of the aggregated map.</param>
+/// <param name="AggregatedFiles">Files of the aggregated map or the all-dates table.</param>
 /// <remarks>Immutable; thread-safe.</remarks>
 public sealed record MultiDateResult(IReadOnlyList<MapResult> PerDate, IReadOnlyList<string> AggregatedFiles);
 
 /// <summary>
 /// Maps several dates of the same grid: each date goes through <see cref="EmbeddingMapper"/> to <c>prefix_yyyyMMdd.*</c> (with
-/// its own resume state), then the dates are aggregated into <c>prefix.*</c> (the outputs of the request). All dates must have the
-/// same raster size and geotransform.
+/// its own resume state), then the dates are aggregated into <c>prefix.*</c> (the outputs of the request). With
+/// <see cref="DateAggregation.None"/> and GeoParquet asked for, <c>prefix.parquet</c> holds one row per tile and date. All
+/// dates must have the same raster size and geotransform.
 /// </summary>
 /// <remarks>Stateless and thread-safe (dates run one after another).</remarks>
 public static class MultiDateMapper
@@ -64,19 +68,44 @@ public static class MultiDateMapper
             else if ((ds.Width, ds.Height) != size0 || ds.GeoTransform != gt0)
                 throw new ArgumentException($"'{i.Path}' ({i.Date:yyyy-MM-dd}) is not on the grid of '{ordered[0].Path}'; all dates must share raster size and geotransform.");
         }
-        var outputs = aggregation == DateAggregation.None ? request.Outputs : request.Outputs | MapOutputs.Npy;
+        // The per-date npy maps feed the aggregation and the all-dates GeoParquet table.
+        bool table = request.Outputs.HasFlag(MapOutputs.GeoParquet);
+        var outputs = aggregation == DateAggregation.None && !table ? request.Outputs : request.Outputs | MapOutputs.Npy;
         var results = new List<MapResult>();
         foreach (var i in ordered)
         {
             var r = request with { InputPath = i.Path, Date = i.Date, OutputPrefix = DatePrefix(request.OutputPrefix, i.Date), Outputs = outputs };
             results.Add(await EmbeddingMapper.RunAsync(r, model, progress, logger, cancellationToken).ConfigureAwait(false));
         }
-        if (aggregation == DateAggregation.None) return new MultiDateResult(results, []);
+        if (aggregation == DateAggregation.None && !table) return new MultiDateResult(results, []);
 
         int dim = model.Contract.EmbeddingDim, n = results[0].Rows * results[0].Columns, t = ordered.Count;
         float nd = request.NoDataValue;
         var valid = ordered.Select(i => NpyFile.ReadDouble(DatePrefix(request.OutputPrefix, i.Date) + ".valid.npy").Data).ToList();
         using var dates = new DateValues(ordered.Select(i => DatePrefix(request.OutputPrefix, i.Date) + ".npy").ToList(), n, dim, nd);
+        string wkt;
+        TileGrid grid;
+        using (var ds = GdalDataset.Open(ordered[0].Path))
+        {
+            wkt = ds.ProjectionWkt;
+            grid = TileGrid.For(ds, request.TileSize ?? model.Contract.InputSize, request.Stride, request.RoiWindow);
+        }
+        var md = new Dictionary<string, string>(model.Contract.ToMetadata())
+        {
+            ["ssl4eco.dates"] = string.Join(',', ordered.Select(i => i.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture))),
+            ["ssl4eco.date_aggregation"] = aggregation.ToString().ToLowerInvariant(),
+            ["ssl4eco.software"] = "SSL4Eco.NET " + EmbeddingMapper.SoftwareVersion,
+        };
+        var allTiles = Enumerable.Range(0, n).ToHashSet();
+        var files = new List<string>();
+        if (aggregation == DateAggregation.None)
+        {
+            // One table, one row per tile and date: what GeoPandas users load at once.
+            var perDate = ordered.Select((input, d) => new EmbeddingMap(grid, wkt, dim, new OneDateValues(dates, d), valid[d], dates.IsNoData[d], nd, [], input.Date, md)).ToList();
+            files.Add(await GeoParquetMapWriter.WriteAsync(request.OutputPrefix + ".parquet", perDate, allTiles, cancellationToken).ConfigureAwait(false));
+            return new MultiDateResult(results, files);
+        }
+
         int outDim = aggregation == DateAggregation.Mean ? dim : dim * t;
         var fraction = new double[n];
         var noData = new bool[n];
@@ -94,26 +123,10 @@ public static class MultiDateMapper
                 fraction[k] = Enumerable.Range(0, t).Min(d => valid[d][k]);
             }
         }
-        var values = new AggregatedValues(dates, aggregation, noData, nd);
-        string wkt;
-        TileGrid grid;
-        using (var ds = GdalDataset.Open(ordered[0].Path))
-        {
-            wkt = ds.ProjectionWkt;
-            grid = TileGrid.For(ds, request.TileSize ?? model.Contract.InputSize, request.Stride, request.RoiWindow);
-        }
-        var md = new Dictionary<string, string>(model.Contract.ToMetadata())
-        {
-            ["ssl4eco.dates"] = string.Join(',', ordered.Select(i => i.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture))),
-            ["ssl4eco.date_aggregation"] = aggregation.ToString().ToLowerInvariant(),
-            ["ssl4eco.software"] = "SSL4Eco.NET " + EmbeddingMapper.SoftwareVersion,
-        };
-        var map = new EmbeddingMap(grid, wkt, outDim, values, fraction, noData, nd, [], null, md);
-        var files = new List<string>();
+        var map = new EmbeddingMap(grid, wkt, outDim, new AggregatedValues(dates, aggregation, noData, nd), fraction, noData, nd, [], null, md);
         if (request.Outputs.HasFlag(MapOutputs.Cog)) files.AddRange(CogMapWriter.Write(request.OutputPrefix + ".tif", map, request.RasterType, cancellationToken));
         if (request.Outputs.HasFlag(MapOutputs.Npy)) files.AddRange(NpyMapWriter.Write(request.OutputPrefix, map));
-        if (request.Outputs.HasFlag(MapOutputs.GeoParquet))
-            files.Add(await GeoParquetMapWriter.WriteAsync(request.OutputPrefix + ".parquet", map, Enumerable.Range(0, n).ToHashSet(), cancellationToken).ConfigureAwait(false));
+        if (table) files.Add(await GeoParquetMapWriter.WriteAsync(request.OutputPrefix + ".parquet", map, allTiles, cancellationToken).ConfigureAwait(false));
         return new MultiDateResult(results, files);
     }
 
@@ -172,6 +185,12 @@ public static class MultiDateMapper
         {
             foreach (var (data, _) in _files) data.Dispose();
         }
+    }
+
+    /// <summary>The values of one date (nodata tiles hold the nodata value, as the per-date npy does).</summary>
+    private sealed class OneDateValues(DateValues dates, int date) : IEmbeddingValues
+    {
+        public void Read(int firstTile, int count, Span<float> destination) => dates.Read(date, firstTile, count, destination);
     }
 
     /// <summary>Mean or concatenation of the dates, computed per piece as the writers ask for it.</summary>

@@ -1,3 +1,4 @@
+using Parquet;
 using SSL4Eco.Inference.Arrays;
 using SSL4Eco.Inference.Geo.Pipeline;
 using SSL4Eco.Inference.Tests.Oracle;
@@ -45,5 +46,49 @@ ds = None
         Assert.All(c.AsSpan(5 * 18, 18).ToArray(), v => Assert.Equal(-9999f, v));
         Assert.True(File.Exists(dir.File("c.tif")));
         await Assert.ThrowsAsync<ArgumentException>(() => MultiDateMapper.RunAsync(req, [new(new DateOnly(2021, 1, 1), d1), new(new DateOnly(2021, 1, 1), d2)], DateAggregation.Mean, new FeatureModel("B2")));
+    }
+
+    [Fact]
+    public async Task Without_aggregation_one_geoparquet_table_holds_a_row_per_tile_and_date()
+    {
+        using var dir = new TempDir();
+        var d1 = dir.File("d1.tif");
+        var d2 = dir.File("d2.tif");
+        PythonOracle.Run(EmbeddingMapperTests.MakeRaster, d1, "200", "130");
+        PythonOracle.Run("""
+from osgeo import gdal
+src = gdal.Open(sys.argv[1]); ds = gdal.GetDriverByName('GTiff').CreateCopy(sys.argv[2], src)
+b = ds.GetRasterBand(1); a = b.ReadAsArray(); a[0:64, 0:64] = 0; b.WriteArray(a); ds = None   # tile (0,0) nodata on date 2
+""", d1, d2);
+        var req = new MapRequest { InputPath = "unused", OutputPrefix = dir.File("t"), Outputs = MapOutputs.GeoParquet };
+        var result = await MultiDateMapper.RunAsync(req, [new(new DateOnly(2021, 8, 1), d2), new(new DateOnly(2021, 5, 1), d1)], DateAggregation.None,
+            new FeatureModel("B2", "B3", "B4"));
+        Assert.Equal([dir.File("t.parquet")], result.AggregatedFiles.Select(Path.GetFullPath).ToArray());
+        var a = NpyFile.ReadSingle(dir.File("t_20210501.npy")).Data;
+        var b = NpyFile.ReadSingle(dir.File("t_20210801.npy")).Data;
+
+        await using var stream = File.OpenRead(dir.File("t.parquet"));
+        await using var reader = await ParquetReader.CreateAsync(stream);
+        var fields = reader.Schema.GetDataFields();
+        var seen = new List<(string Date, int Tile, float[] Emb)>();
+        for (int g = 0; g < reader.RowGroupCount; g++)
+        {
+            using var rg = reader.OpenRowGroupReader(g);
+            int n = (int)rg.RowCount;
+            var rows = new int[n];
+            var cols = new int[n];
+            var dates = new string?[n];
+            var emb = new float[n * 9];
+            await rg.ReadAsync<int>(fields[1], rows.AsMemory(), null);
+            await rg.ReadAsync<int>(fields[2], cols.AsMemory(), null);
+            await rg.ReadAsync(fields[3], dates.AsMemory(), null);
+            await rg.ReadRawAsync<float>(fields[5], emb.AsMemory(), new int[n * 9].AsMemory(), new int[n * 9].AsMemory());
+            for (int i = 0; i < n; i++) seen.Add((dates[i]!, rows[i] * 4 + cols[i], emb.AsSpan(i * 9, 9).ToArray()));
+        }
+        Assert.Equal(12 + 11, seen.Count);                         // 3 x 4 tiles per date, tile (0,0) nodata on 2021-08-01
+        Assert.Equal("2021-05-01", seen[0].Date);                  // dates in date order
+        Assert.DoesNotContain(seen, r => r.Date == "2021-08-01" && r.Tile == 0);
+        foreach (var (date, tile, e) in seen)
+            Assert.Equal((date == "2021-05-01" ? a : b).AsSpan(tile * 9, 9).ToArray(), e);
     }
 }
