@@ -98,6 +98,6 @@ internal static class GeoParquetMapWriter
                 Array.Fill(def, element.MaxDefinitionLevel);
                 await rg.WriteAllPartsAsync<float>(element, flat, def, rep, ct).ConfigureAwait(false);
             }
-        });
+        }, ct);
     }
 }

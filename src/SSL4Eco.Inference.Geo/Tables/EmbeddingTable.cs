@@ -67,7 +67,7 @@ public sealed class EmbeddingTable
                         w.WriteLine();
                     }
                     return Task.CompletedTask;
-                }).ConfigureAwait(false);
+                }, cancellationToken).ConfigureAwait(false);
                 break;
             case ".parquet":
                 await AtomicFile.WriteViaAsync(path, async tmp =>
@@ -85,7 +85,7 @@ public sealed class EmbeddingTable
                     // Parquet.Net 6 computes list definition levels only on the nullable-values path.
                     var nullable = Array.ConvertAll(Values, v => (float?)v);
                     await rg.WriteAsync<float>(element, nullable.AsMemory(), rep, null, cancellationToken).ConfigureAwait(false);
-                }).ConfigureAwait(false);
+                }, cancellationToken).ConfigureAwait(false);
                 break;
             default:
                 throw new ArgumentException($"Unknown embedding table format '{Path.GetExtension(path)}' (use .npy, .csv or .parquet).");

@@ -95,7 +95,7 @@ public sealed class EmbeddingSet
 }
 
 /// <summary>Settings of <see cref="ProbeEvaluation"/>.</summary>
-/// <remarks>A mutable settings object: configure it before a run and do not change it during one.</remarks>
+/// <remarks>A mutable settings object, not thread-safe: configure it before a run and do not change it during one.</remarks>
 public sealed class ProbeEvaluationOptions
 {
     /// <summary>How predictors are fitted.</summary>

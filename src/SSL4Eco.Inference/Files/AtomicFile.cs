@@ -44,15 +44,16 @@ public static class AtomicFile
         }
     }
 
-    /// <summary>Asynchronous form of <see cref="WriteVia"/>.</summary>
+    /// <summary>Asynchronous form of <see cref="WriteVia"/>; a cancellation before the rename leaves the target untouched.</summary>
     /// <returns>The full path of the target.</returns>
-    public static async Task<string> WriteViaAsync(string path, Func<string, Task> writeTemporary)
+    public static async Task<string> WriteViaAsync(string path, Func<string, Task> writeTemporary, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(writeTemporary);
         var (full, tmp) = Paths(path);
         try
         {
             await writeTemporary(tmp).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
             File.Move(tmp, full, overwrite: true);
             return full;
         }

@@ -5,7 +5,7 @@ namespace SSL4Eco.Inference.Heads;
 /// eps 1e-8, weight decay 0.01), batch 256, at most 1000 epochs, early stopping after 10 epochs without a lower
 /// validation loss, 10 % of the training rows held out for validation, seed 42.
 /// </summary>
-/// <remarks>A mutable settings object: configure it before training and do not change it while a trainer uses it.</remarks>
+/// <remarks>A mutable settings object, not thread-safe: configure it before training and do not change it while a trainer uses it.</remarks>
 public sealed class LinearProbeOptions
 {
     /// <summary>The task (selects the loss: softmax CE, BCE-with-logits, MSE on standardised targets, soft-label CE).</summary>

@@ -90,6 +90,7 @@ public sealed record ModelContract
     }
 
     /// <summary>The ONNX <c>metadata_props</c> keys this contract is stored under. Names follow STAC MLM where one exists.</summary>
+    /// <remarks>Constants only; thread-safe.</remarks>
     public static class MetadataKeys
     {
         /// <summary>Comma-separated band names in input order.</summary>
