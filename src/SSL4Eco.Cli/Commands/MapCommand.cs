@@ -31,7 +31,7 @@ internal static partial class MapCommand
         var cloudMask = new Option<string?>("--cloud-mask") { Description = "A cloud mask raster over the same extent (Sentinel-2 SCL by default)." };
         var cloudValues = new Option<string?>("--cloud-values") { Description = "Mask values that are invalid (default 3,8,9,10 = SCL cloud shadow, clouds, cirrus; use 1 for a 0/1 mask)." };
         var minValid = new Option<double>("--min-valid") { Description = "Tiles with a smaller valid fraction are written as nodata.", DefaultValueFactory = _ => 0.5 };
-        var aggregate = new Option<DateAggregation>("--aggregate") { Description = "Several dates: None (per date), Mean or Concat.", DefaultValueFactory = _ => DateAggregation.Mean };
+        var aggregate = new Option<DateAggregation>("--aggregate") { Description = "Several dates: None (per date; a .parquet output also gets one table with a row per tile and date), Mean or Concat.", DefaultValueFactory = _ => DateAggregation.Mean };
         var dates = new Option<string?>("--dates") { Description = "Acquisition dates of the inputs (yyyy-MM-dd, comma-separated); default: read from a yyyyMMdd in each file name." };
         var preview = new Option<FileInfo?>("--preview") { Description = "Write a quick-look PNG: the first three principal components of the map beside a true-colour view." };
         var restart = new Option<bool>("--restart") { Description = "Ignore the resume state of an interrupted run and start over." };
