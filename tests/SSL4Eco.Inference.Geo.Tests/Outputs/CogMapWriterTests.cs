@@ -122,6 +122,29 @@ print('ok')
     }
 
     [Fact]
+    public void A_cancelled_write_leaves_neither_target_nor_temporary_files()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("m.tif"), "previous run");     // an earlier output stays as it was
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => CogMapWriter.Write(dir.File("m.tif"), Map(3, 4, 16), EmbeddingRasterType.Int8, cts.Token));
+        Assert.Equal("previous run", File.ReadAllText(dir.File("m.tif")));
+        Assert.Equal([dir.File("m.tif")], Directory.GetFiles(dir.Path));
+    }
+
+    [Fact]
+    public void An_int8_map_without_its_scale_raster_is_a_clear_error()
+    {
+        using var dir = new TempDir();
+        CogMapWriter.Write(dir.File("m.tif"), Map(3, 4, 16), EmbeddingRasterType.Int8);
+        File.Delete(dir.File("m.scale.tif"));
+        var e = Assert.Throws<FileNotFoundException>(() => SimilarityMap.PixelEmbedding(dir.File("m.tif"), 0, 0));
+        Assert.Contains("m.scale.tif", e.Message);
+        Assert.Contains("int8", e.Message);
+    }
+
+    [Fact]
     public void Int8_quantisation_is_round_half_even_of_v_over_max_abs_127()
     {
         var q = new byte[4];
