@@ -13,6 +13,7 @@ internal static class CommandCatalog
         CheckScalingCommand.Create(),
         ModelsCommand.Create(),
         MapCommand.Create(),
+        StackCommand.Create(),
         SeasonsCommand.Create(),
         ProbeCommand.Create(),
         MetricsCommand.Create(),

@@ -1,6 +1,9 @@
 using System.Globalization;
 using System.Security;
 using System.Text;
+using System.Text.RegularExpressions;
+using SSL4Eco.Inference.Files;
+using SSL4Eco.Inference.Preprocessing;
 using SSL4Eco.Inference.Geo.Gdal;
 
 namespace SSL4Eco.Inference.Geo.Rasters;
@@ -19,8 +22,53 @@ public sealed record BandFile(string Band, string Path, int SourceBand = 1);
 /// in the same CRS, and cover the reference grid's extent (coarser grids are placed by their geotransform).
 /// </summary>
 /// <remarks>Stateless and thread-safe.</remarks>
-public static class BandStack
+public static partial class BandStack
 {
+    // Earth Search (AWS) Sentinel-2 COG asset names.
+    private static readonly Dictionary<string, string> AssetNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["coastal"] = "B1", ["blue"] = "B2", ["green"] = "B3", ["red"] = "B4", ["rededge1"] = "B5", ["rededge2"] = "B6",
+        ["rededge3"] = "B7", ["nir"] = "B8", ["nir08"] = "B8A", ["nir09"] = "B9", ["cirrus"] = "B10", ["swir16"] = "B11", ["swir22"] = "B12",
+    };
+
+    [GeneratedRegex(@"(?:^|[_.\-])(B(?:0?[1-9]|1[0-2]|8A))(?=[_.\-]|$)", RegexOptions.IgnoreCase)]
+    private static partial Regex BandToken();
+
+    [GeneratedRegex(@"(?:^|[_.\-])(\d{8})(?:T\d{6})?(?=[_.\-]|$)")]
+    private static partial Regex DateToken();
+
+    /// <summary>
+    /// The Sentinel-2 band a file holds, from its name: SAFE band files (<c>T32TQM_20240601T101559_B8A_20m.jp2</c>,
+    /// <c>…_B02.jp2</c>), plain <c>B02.tif</c>, or Earth Search asset names (<c>red.tif</c>, <c>nir08.tif</c>,
+    /// <c>swir16.tif</c>); the canonical name (<c>B2</c>, <c>B8A</c>) or null when the name says none.
+    /// </summary>
+    public static string? BandFromFileName(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var name = System.IO.Path.GetFileNameWithoutExtension(path);
+        var m = BandToken().Matches(name);
+        if (m.Count > 0) return BandName.Canonical(m[^1].Groups[1].Value);
+        return AssetNames.TryGetValue(name, out var band) ? band : null;
+    }
+
+    /// <summary>The acquisition date in a file name (<c>…_20240601T101559_…</c> or <c>…_20240601_…</c>), or null.</summary>
+    public static DateOnly? DateFromFileName(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        foreach (Match m in DateToken().Matches(System.IO.Path.GetFileNameWithoutExtension(path)))
+            if (DateOnly.TryParseExact(m.Groups[1].Value, "yyyyMMdd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d)) return d;
+        return null;
+    }
+
+    /// <summary>Band files named by <see cref="BandFromFileName"/>, in the given order.</summary>
+    /// <exception cref="ArgumentException">A file name names no band (the message names the file).</exception>
+    public static IReadOnlyList<BandFile> FromFileNames(IEnumerable<string> paths)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        return paths.Select(p => new BandFile(BandFromFileName(p)
+            ?? throw new ArgumentException($"'{System.IO.Path.GetFileName(p)}' names no Sentinel-2 band (e.g. …_B02_10m.jp2, B8A.tif, nir08.tif); give the band names explicitly."), p)).ToList();
+    }
+
     /// <summary>
     /// Writes <paramref name="vrtPath"/> stacking <paramref name="files"/> in the given order on the grid of the finest file
     /// (or of <paramref name="referenceGridPath"/>); returns the path. Throws <see cref="ArgumentException"/> for mismatching CRS,
@@ -109,7 +157,7 @@ public static class BandStack
             using var _ = src.CreateCopy("VRT", vrtPath);
             return vrtPath;
         }
-        File.WriteAllText(vrtPath, xml);
+        AtomicFile.WriteText(vrtPath, xml);
         return vrtPath;
     }
 

@@ -84,4 +84,29 @@ for n in (13, 4):
         Assert.Contains("4 bands without descriptions", Assert.Throws<ArgumentException>(() => PatchReader.Read(dir.File("b4.tif"))).Message);
         Assert.Contains("3 band names", Assert.Throws<ArgumentException>(() => PatchReader.Read(dir.File("b4.tif"), ["B2", "B3", "B4"])).Message);
     }
+
+    [Theory]
+    [InlineData("S2B_MSIL2A.SAFE/GRANULE/L2A_T32TQM/IMG_DATA/R20m/T32TQM_20240601T101559_B8A_20m.jp2", "B8A")]
+    [InlineData("T32TQM_20240601T101559_B02_10m.jp2", "B2")]
+    [InlineData("T32TQM_20240601T101559_B12.jp2", "B12")]
+    [InlineData("/vsicurl/https://example.org/S2A_32TQM_20240601_0_L2A/nir08.tif", "B8A")]
+    [InlineData("swir16.tif", "B11")]
+    [InlineData("b05.tif", "B5")]
+    [InlineData("T32TQM_20240601T101559_TCI_10m.jp2", null)]
+    [InlineData("T32TQM_20240601T101559_SCL_20m.jp2", null)]
+    [InlineData("scene_B13.tif", null)]
+    [InlineData("BAND.tif", null)]
+    public void Band_names_are_read_from_sentinel2_file_names(string path, string? band) => Assert.Equal(band, BandStack.BandFromFileName(path));
+
+    [Fact]
+    public void Dates_are_read_from_file_names_and_missing_bands_are_named()
+    {
+        Assert.Equal(new DateOnly(2024, 6, 1), BandStack.DateFromFileName("T32TQM_20240601T101559_B02_10m.jp2"));
+        Assert.Equal(new DateOnly(2021, 7, 10), BandStack.DateFromFileName("s2_20210710.tif"));
+        Assert.Null(BandStack.DateFromFileName("B02.tif"));
+        Assert.Null(BandStack.DateFromFileName("x_20241399_B02.tif"));   // not a date
+        var e = Assert.Throws<ArgumentException>(() => BandStack.FromFileNames(["B02.tif", "scene.tif"]));
+        Assert.Contains("'scene.tif'", e.Message);
+        Assert.Equal(["B2", "B8A"], BandStack.FromFileNames(["B02.tif", "nir08.tif"]).Select(f => f.Band).ToArray());
+    }
 }

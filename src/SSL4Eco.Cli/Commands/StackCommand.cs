@@ -1,0 +1,57 @@
+using System.CommandLine;
+using System.Globalization;
+using SSL4Eco.Inference.Geo.Rasters;
+
+namespace SSL4Eco.Cli.Commands;
+
+/// <summary>
+/// <c>ssl4eco stack BAND_FILES... -o SCENE.vrt [--bands B2,B3,…] [--baseline 04.00] [--date yyyy-MM-dd]</c>: single-band
+/// files of one date (Sentinel-2 SAFE JP2s, per-band COGs) become one multi-band VRT on the finest grid, 20/60 m bands
+/// resampled bilinearly, band names as descriptions — an input for <c>map</c> and <c>embed</c>.
+/// </summary>
+internal static class StackCommand
+{
+    public static Command Create()
+    {
+        var files = new Argument<string[]>("files") { Description = "Single-band rasters of one date (any GDAL path), e.g. …/R10m/*_B0[2348]_10m.jp2 …/R20m/*_B*_20m.jp2.", Arity = ArgumentArity.OneOrMore };
+        var output = new Option<FileInfo>("--output", "-o") { Description = "The VRT to write.", Required = true };
+        var bands = new Option<string?>("--bands") { Description = "Band names of the files in order; default: read from each file name (…_B8A_20m.jp2, B02.tif, nir08.tif)." };
+        var baseline = new Option<string?>("--baseline") { Description = "Processing baseline to record (e.g. 04.00, from the SAFE's MTD_MSIL2A.xml), so 'map --harmonize Auto' can remove the offset." };
+        var date = new Option<string?>("--date") { Description = "Acquisition date to record (yyyy-MM-dd); default: from the file names when they agree." };
+        var command = new Command("stack", "Stack single-band files of one date (10/20/60 m) into one multi-band VRT for 'map' and 'embed'.")
+            { files, output, bands, baseline, date };
+        command.SetAction(parse => CliRunner.Run(() =>
+        {
+            var paths = parse.GetValue(files)!;
+            var names = parse.GetValue(bands)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            IReadOnlyList<BandFile> stack;
+            if (names is null) stack = BandStack.FromFileNames(paths);
+            else if (names.Length != paths.Length) throw new ArgumentException($"--bands names {names.Length} bands for {paths.Length} files.");
+            else stack = paths.Select((p, i) => new BandFile(names[i], p)).ToList();
+
+            var metadata = new Dictionary<string, string>();
+            if (parse.GetValue(baseline) is { } b)
+            {
+                if (!double.TryParse(b, NumberStyles.Float, CultureInfo.InvariantCulture, out _)) throw new ArgumentException($"--baseline '{b}' is not a processing baseline like 04.00.");
+                metadata["PROCESSING_BASELINE"] = b;
+            }
+            var dateText = parse.GetValue(date);
+            if (dateText is not null)
+            {
+                if (!DateOnly.TryParseExact(dateText, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _)) throw new ArgumentException($"--date '{dateText}' is not yyyy-MM-dd.");
+                metadata["DATE"] = dateText;
+            }
+            else
+            {
+                var dates = paths.Select(BandStack.DateFromFileName).Distinct().ToList();
+                if (dates is [{ } only]) metadata["DATE"] = only.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+                else if (dates.Count(d => d is not null) > 1) throw new ArgumentException($"The file names carry different dates ({string.Join(", ", dates.Where(d => d is not null).Select(d => d!.Value.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)))}); a stack is one date.");
+            }
+            Directory.CreateDirectory(parse.GetValue(output)!.DirectoryName!);
+            var vrt = BandStack.WriteVrt(stack, parse.GetValue(output)!.FullName, metadata: metadata);
+            Console.WriteLine($"wrote {vrt}: {string.Join(", ", stack.Select(s => s.Band))}{(metadata.TryGetValue("DATE", out var d) ? " (" + d + ")" : "")}");
+            return 0;
+        }));
+        return command;
+    }
+}
