@@ -13,7 +13,7 @@ internal static class StackCommand
 {
     public static Command Create()
     {
-        var files = new Argument<string[]>("files") { Description = "Single-band rasters of one date (any GDAL path), e.g. …/R10m/*_B0[2348]_10m.jp2 …/R20m/*_B*_20m.jp2.", Arity = ArgumentArity.OneOrMore };
+        var files = new Argument<string[]>("files") { Description = "Single-band rasters of one date (any GDAL path), e.g. R10m/*_B0[2348]_10m.jp2 R20m/*_B{05,06,07,8A,11,12}_20m.jp2 (each band once).", Arity = ArgumentArity.OneOrMore };
         var output = new Option<FileInfo>("--output", "-o") { Description = "The VRT to write.", Required = true };
         var bands = new Option<string?>("--bands") { Description = "Band names of the files in order; default: read from each file name (…_B8A_20m.jp2, B02.tif, nir08.tif)." };
         var baseline = new Option<string?>("--baseline") { Description = "Processing baseline to record (e.g. 04.00, from the SAFE's MTD_MSIL2A.xml), so 'map --harmonize Auto' can remove the offset." };
