@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using Spectre.Console;
 using SSL4Eco.Inference.Geo.Outputs;
 using SSL4Eco.Inference.Geo.Pipeline;
+using SSL4Eco.Inference.Geo.Rasters;
 using SSL4Eco.Inference.Embedding;
 using SSL4Eco.Inference.Heads;
 using SSL4Eco.Inference.Geo.Previews;
@@ -158,18 +159,15 @@ internal static partial class MapCommand
             && !f.EndsWith(".scale.tif", StringComparison.OrdinalIgnoreCase))
         ?? throw new InvalidOperationException("No embedding raster was written (the preview and --head need one).");
 
-    /// <summary>A folder stands for the rasters in it (.tif, .tiff, .jp2, .vrt; sorted by name), e.g. one file per date.</summary>
+    /// <summary>A folder stands for the rasters in it (<see cref="RasterFiles.InFolder"/>), e.g. one file per date.</summary>
     private static string[] ExpandFolders(string[] inputs)
     {
-        string[] extensions = [".tif", ".tiff", ".jp2", ".vrt"];
         var paths = new List<string>();
         foreach (var input in inputs)
         {
             if (!Directory.Exists(input)) { paths.Add(input); continue; }
-            var found = Directory.EnumerateFiles(input)
-                .Where(f => extensions.Contains(Path.GetExtension(f).ToLowerInvariant()) && !Path.GetFileName(f).StartsWith('.'))
-                .Order(StringComparer.Ordinal).ToList();
-            if (found.Count == 0) throw new ArgumentException($"The input folder '{input}' holds no raster (.tif, .tiff, .jp2, .vrt).");
+            var found = RasterFiles.InFolder(input);
+            if (found.Count == 0) throw new ArgumentException($"The input folder '{input}' holds no raster ({string.Join(", ", RasterFiles.Extensions)}).");
             paths.AddRange(found);
         }
         return [.. paths];

@@ -14,15 +14,14 @@ namespace SSL4Eco.Inference.Geo.Tables;
 /// <remarks>Stateless; thread-safe (cache entries are written atomically).</remarks>
 public static class PatchFolderEmbeddings
 {
-    /// <summary>Patch file extensions picked up from the folder.</summary>
-    public static IReadOnlyList<string> Extensions { get; } = [".tif", ".tiff", ".jp2", ".vrt"];
+    /// <summary>Patch file extensions picked up from the folder (<see cref="RasterFiles.Extensions"/>).</summary>
+    public static IReadOnlyList<string> Extensions => RasterFiles.Extensions;
 
     /// <summary>The cache key of a folder for a model (lower-case hex SHA-256).</summary>
     public static string CacheKey(string folder, ModelContract contract)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var (k, v) in contract.ToMetadata().OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            sha.AppendData(Encoding.UTF8.GetBytes($"{k}={v}\n"));
+        sha.AppendData(Encoding.UTF8.GetBytes(contract.ToCanonicalText()));
         foreach (var file in Files(folder))
         {
             using var fs = File.OpenRead(file);
@@ -81,11 +80,9 @@ public static class PatchFolderEmbeddings
         return new EmbeddingTable(files.Select(f => Path.GetFileName(f)).ToArray(), values, dim);
     }
 
-    private static List<string> Files(string folder)
+    private static IReadOnlyList<string> Files(string folder)
     {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Patch folder '{folder}' does not exist.");
-        return Directory.EnumerateFiles(folder)
-            .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
-            .OrderBy(f => f, StringComparer.Ordinal).ToList();
+        return RasterFiles.InFolder(folder);
     }
 }

@@ -34,7 +34,7 @@ public static class ModelLocator
             var sha = await CachedHashPrefixAsync(model, cache.CacheDirectory, cancellationToken).ConfigureAwait(false);
             // A contract given by the caller changes the converted file, so it is part of the key.
             var key = contract is null ? sha : sha + "-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
-                System.Text.Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(contract.ToMetadata().OrderBy(kv => kv.Key, StringComparer.Ordinal)))))[..8];
+                System.Text.Encoding.UTF8.GetBytes(contract.ToCanonicalText())))[..8];
             var target = Path.Combine(cache.CacheDirectory, "converted", $"{Path.GetFileNameWithoutExtension(model)}-{key}.onnx");
             if (!File.Exists(target))
             {

@@ -141,6 +141,13 @@ public sealed record ModelContract
         return d;
     }
 
+    /// <summary>
+    /// The contract as stable text, one <c>key=value</c> line per <see cref="ToMetadata"/> item in ordinal key order: equal
+    /// contracts give equal text, so it keys caches of work that depends on the contract.
+    /// </summary>
+    public string ToCanonicalText() =>
+        string.Concat(ToMetadata().OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}\n"));
+
     /// <summary>Reads a contract from metadata; throws <see cref="ModelMetadataException"/> naming the missing or bad key.</summary>
     public static ModelContract FromMetadata(IReadOnlyDictionary<string, string> metadata)
     {
