@@ -30,10 +30,8 @@ internal sealed class EncoderCliOptions
     /// <summary>Resolves the model (download/convert as needed) and opens the encoder.</summary>
     /// <param name="parse">The parsed command line.</param>
     /// <param name="cancellationToken">Cancels download and conversion.</param>
-    /// <param name="allowSpinning">False when other threads (GDAL readers) share the cores with inference.</param>
     /// <param name="concurrentCallers">Callers that will run batches side by side: with --threads 0 each gets cores / callers intra-op threads.</param>
-    public async Task<SeCoEcoEncoder> OpenAsync(ParseResult parse, CancellationToken cancellationToken, bool allowSpinning = true,
-        int concurrentCallers = 1)
+    public async Task<SeCoEcoEncoder> OpenAsync(ParseResult parse, CancellationToken cancellationToken, int concurrentCallers = 1)
     {
         var options = new EncoderOptions
         {
@@ -43,7 +41,6 @@ internal sealed class EncoderCliOptions
                 : concurrentCallers > 1 ? Math.Max(1, Environment.ProcessorCount / concurrentCallers) : 0,
             BatchSize = parse.GetValue(BatchSize),
             Harmonize = parse.GetValue(Harmonize),
-            AllowSpinning = allowSpinning,
             ScalingOverride = parse.GetValue(ScaleOverride) is double d ? new InputScaling(d) : null,
             Logger = ConsoleLogging.Logger,
         };

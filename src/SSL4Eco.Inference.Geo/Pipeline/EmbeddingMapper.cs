@@ -86,7 +86,7 @@ public static class EmbeddingMapper
             model = model.Contract.ModelId, model.Contract.Version, dim,
             request.MinValidFraction, request.CloudMaskPath, request.Harmonize, request.Roi, request.RoiWindow,
         });
-        using var state = MapState.Open(request.OutputPrefix, fingerprint, tileCount, dim, request.Resume);
+        using var state = MapState.Open(request.OutputPrefix, fingerprint, tileCount, dim, request.Resume, request.NoDataValue);
         int Index(Tile t) => t.Row * grid.Columns + t.Col;
         var pending = tiles.Where(t => state.Status[Index(t)] == TileStatus.Pending).ToList();
         int resumed = tiles.Count - pending.Count;
@@ -240,8 +240,6 @@ public static class EmbeddingMapper
             throw;
         }
 
-        state.Flush();
-        state.NoDataValue = request.NoDataValue;
         var map = new EmbeddingMap(grid, wkt, dim, state, state.ValidFraction, [.. state.Status.Select(s => s != TileStatus.Embedded)],
             request.NoDataValue, bandNames, date, MetadataFor(request, model, bandNames, date, harmonized));
         var files = new List<string>();

@@ -27,8 +27,9 @@ internal sealed class MapState : IDisposable, Outputs.IEmbeddingValues
     public TileStatus[] Status { get; }
     public double[] ValidFraction { get; }
 
-    private MapState(string folder, int tiles, int dim, bool fresh)
+    private MapState(string folder, int tiles, int dim, bool fresh, float noData)
     {
+        NoDataValue = noData;
         Folder = folder;
         TileCount = tiles;
         _dim = dim;
@@ -46,14 +47,14 @@ internal sealed class MapState : IDisposable, Outputs.IEmbeddingValues
         else _valid.SetLength((long)tiles * 8);
     }
 
-    public static MapState Open(string prefix, string fingerprint, int tiles, int dim, bool resume)
+    public static MapState Open(string prefix, string fingerprint, int tiles, int dim, bool resume, float noData)
     {
         var folder = prefix + ".ssl4eco-partial";
         var runFile = Path.Combine(folder, "run.json");
         bool fresh = !resume || !File.Exists(runFile) || File.ReadAllText(runFile) != fingerprint;
         if (fresh && Directory.Exists(folder)) Directory.Delete(folder, true);
         Directory.CreateDirectory(folder);
-        var state = new MapState(folder, tiles, dim, fresh);
+        var state = new MapState(folder, tiles, dim, fresh, noData);
         if (fresh) File.WriteAllText(runFile, fingerprint);
         return state;
     }
@@ -89,7 +90,7 @@ internal sealed class MapState : IDisposable, Outputs.IEmbeddingValues
     }
 
     /// <summary>Nodata value <see cref="Outputs.IEmbeddingValues.Read"/> fills into tiles that are not embedded.</summary>
-    public float NoDataValue { get; set; } = -9999f;
+    public float NoDataValue { get; }
 
     /// <summary>Embeddings of tiles <c>[firstTile, firstTile + count)</c>; tiles not embedded hold <see cref="NoDataValue"/>.</summary>
     public void Read(int firstTile, int count, Span<float> destination)

@@ -38,7 +38,7 @@ public static partial class NpyFile
     public static void WriteSingle(string path, int[] shape, Action<Stream> writeValues, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(writeValues);
-        long count = CheckedCount(shape);
+        long count = Count(shape);
         var header = Header("<f4", shape);
         AtomicFile.Write(path, fs =>
         {
@@ -51,7 +51,7 @@ public static partial class NpyFile
         }, cancellationToken);
     }
 
-    private static long CheckedCount(int[] shape)
+    private static long Count(int[] shape)
     {
         long expected = 1;
         foreach (var s in shape) { if (s < 0) throw new ArgumentException("Negative dimension in shape."); expected *= s; }
@@ -76,7 +76,7 @@ public static partial class NpyFile
 
     private static void WriteRaw(string path, string descr, ReadOnlySpan<byte> bytes, int[] shape, int count)
     {
-        long expected = CheckedCount(shape);
+        long expected = Count(shape);
         if (expected != count) throw new ArgumentException($"Shape ({string.Join(", ", shape)}) holds {expected} values but {count} were given.");
         var header = Header(descr, shape);
         var payload = bytes.ToArray();
@@ -128,7 +128,6 @@ public static partial class NpyFile
         return r;
     }
 
-    private static long Count(int[] shape) { long c = 1; foreach (var s in shape) c *= s; return c; }
 
     /// <summary>
     /// Opens a little-endian float32 <c>.npy</c> file for reading in pieces (arrays larger than memory): returns a read-only
@@ -198,6 +197,7 @@ public static partial class NpyFile
         if (d[0] == '|') d = "<" + d[1..];
         var shape = shapeM.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        if (shape.Any(v => v < 0)) throw new InvalidDataException($"'{path}': malformed .npy header (negative dimension).");
         return (d, shape, start + headerLen);
     }
 

@@ -167,7 +167,6 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
         long needed = (long)patches.Count * dim;
         if (destination.Length < needed)
             throw new ArgumentException($"The destination holds {destination.Length} values; {patches.Count} patches x {dim} = {needed} needed.", nameof(destination));
-        var result = destination;
         var rented = _inputs.Rent();
         try
         {
@@ -184,7 +183,7 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
                     try { Preprocessor.Preprocess(patch, buffer.Slice(k * per, per)); }
                     catch (ArgumentException e) { throw new ArgumentException($"Patch {start + k}{DateText(patch)}: {e.Message}", nameof(patches), e); }
                 }
-                Run(buffer[..(n * per)], n, result.Slice(start * dim, n * dim), cancellationToken);
+                Run(buffer[..(n * per)], n, destination.Slice(start * dim, n * dim), cancellationToken);
             }
         }
         finally
