@@ -52,18 +52,3 @@ for name in ('patch_000.tif', 'patch_001.tif'):
 np.save(os.path.join(out, 'expected.npy'), np.stack(rows).astype(np.float32))
 """;
 }
-
-/// <summary>Locates the repository (the folder holding SSL4Eco.Inference.sln).</summary>
-public static class Repo
-{
-    public static string Root { get; } = Find();
-
-    public static string Samples => Path.Combine(Root, "samples");
-
-    private static string Find()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "SSL4Eco.Inference.sln"))) return d.FullName;
-        throw new InvalidOperationException("Repository root (SSL4Eco.Inference.sln) not found above " + AppContext.BaseDirectory);
-    }
-}

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using PublicApiGenerator;
+using SSL4Eco.Inference.Tests.Oracle;
 
 namespace SSL4Eco.Inference.Tests.Conventions;
 
@@ -21,7 +22,7 @@ public static partial class ApiConventions
     public static void VerifyPublicApi(Assembly assembly)
     {
         var name = assembly.GetName().Name!;
-        var approvedPath = Path.Combine(RepoRoot(), "src", name, "PublicAPI.txt");
+        var approvedPath = Path.Combine(Repo.Root, "src", name, "PublicAPI.txt");
         var actual = assembly.GeneratePublicApi(new ApiGeneratorOptions { IncludeAssemblyAttributes = false }).Replace("\r\n", "\n") + "\n";
         if (Environment.GetEnvironmentVariable(UpdateVariable) == "1")
         {
@@ -70,11 +71,4 @@ public static partial class ApiConventions
 
     [GeneratedRegex(@"thread[- ]safe|immutable|stateless|not thread|single[- ]threaded|one per thread", RegexOptions.IgnoreCase)]
     private static partial Regex ThreadSafety();
-
-    private static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "SSL4Eco.Inference.sln"))) return d.FullName;
-        throw new InvalidOperationException("Repository root (SSL4Eco.Inference.sln) not found above " + AppContext.BaseDirectory);
-    }
 }

@@ -45,3 +45,18 @@ public sealed class TempDir : IDisposable
     public string File(string name) => System.IO.Path.Combine(Path, name);
     public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }
 }
+
+/// <summary>Locates the repository (the folder holding SSL4Eco.Inference.sln).</summary>
+public static class Repo
+{
+    public static string Root { get; } = Find();
+
+    public static string Samples => Path.Combine(Root, "samples");
+
+    private static string Find()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "SSL4Eco.Inference.sln"))) return d.FullName;
+        throw new InvalidOperationException("Repository root (SSL4Eco.Inference.sln) not found above " + AppContext.BaseDirectory);
+    }
+}
