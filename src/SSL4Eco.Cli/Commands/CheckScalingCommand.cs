@@ -4,6 +4,7 @@ using SSL4Eco.Inference.Checkpoints;
 using SSL4Eco.Inference.Conversion;
 using SSL4Eco.Inference.Geo.Rasters;
 using SSL4Eco.Inference.Models;
+using SSL4Eco.Inference.Preprocessing;
 using SSL4Eco.Inference.Registry;
 
 namespace SSL4Eco.Cli.Commands;

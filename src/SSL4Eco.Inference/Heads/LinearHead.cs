@@ -1,3 +1,4 @@
+using SSL4Eco.Inference.Numerics;
 using SSL4Eco.Inference.Files;
 using System.Numerics.Tensors;
 using System.Text.Json;

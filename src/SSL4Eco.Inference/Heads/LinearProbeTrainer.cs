@@ -1,3 +1,4 @@
+using SSL4Eco.Inference.Numerics;
 namespace SSL4Eco.Inference.Heads;
 
 /// <summary>

@@ -1,5 +1,5 @@
 using System.Numerics.Tensors;
-using SSL4Eco.Inference.Heads;
+using SSL4Eco.Inference.Numerics;
 
 namespace SSL4Eco.Inference.Similarity;
 

@@ -1,6 +1,6 @@
 using FsCheck.Xunit;
 using SSL4Eco.Inference.Evaluation;
-using SSL4Eco.Inference.Heads;
+using SSL4Eco.Inference.Numerics;
 
 namespace SSL4Eco.Inference.Tests.Similarity;
 

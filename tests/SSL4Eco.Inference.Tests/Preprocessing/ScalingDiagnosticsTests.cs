@@ -5,7 +5,7 @@ using SSL4Eco.Inference.Preprocessing;
 using SSL4Eco.Inference.Registry;
 using SSL4Eco.Inference.Tests.Oracle;
 
-namespace SSL4Eco.Inference.Tests.Models;
+namespace SSL4Eco.Inference.Tests.Preprocessing;
 
 /// <summary>
 /// PyTorch sets bn1's running statistics to conv1's actual output statistics on patches scaled with a known divisor

@@ -1,7 +1,7 @@
 using SSL4Eco.Inference.Checkpoints;
-using SSL4Eco.Inference.Preprocessing;
+using SSL4Eco.Inference.Models;
 
-namespace SSL4Eco.Inference.Models;
+namespace SSL4Eco.Inference.Preprocessing;
 
 /// <summary>How well one input scaling fits the statistics a checkpoint's first BatchNorm saw in training.</summary>
 /// <param name="Scaling">The scaling tried.</param>

@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
-namespace SSL4Eco.Inference.Heads;
+namespace SSL4Eco.Inference.Numerics;
 
 /// <summary>
 /// Blocked, parallel dense products used by the heads, kNN and similarity search. Row-major float32 throughout.
