@@ -79,8 +79,8 @@ internal sealed class CloudMask : IDisposable
         bool whole = x0 == 0 && y0 == 0 && x1 == scene.Width && y1 == scene.Height;
         var area = Outline(sceneGt, x1 - x0, y1 - y0, x0, y0).EnvelopeInternal;
         throw new ArgumentException(
-            $"The cloud mask '{maskPath}' covers {Extent(footprint.EnvelopeInternal)} but the {(whole ? "scene" : "area to map of")} '{scenePath}' spans " +
-            $"{Extent(area)}{(targetCrs.Length > 0 ? " (scene CRS)" : "")}; give a mask of the same area (e.g. the SCL band of the same Sentinel-2 product) " +
+            $"The cloud mask '{maskPath}' ({Extent(footprint.EnvelopeInternal)}) does not cover the {(whole ? "scene" : "tiles to map of")} '{scenePath}' " +
+            $"({Extent(area)}{(targetCrs.Length > 0 ? ", in the scene's CRS" : "")}); give a mask of the same area (e.g. the SCL band of the same Sentinel-2 product) " +
             "or limit the map to the area the mask covers with --roi.");
     }
 
