@@ -140,7 +140,8 @@ public sealed class TileGrid
     /// Geotransform of the tile map (one output pixel per tile): pixel (row, col) is centred on the centre of tile
     /// (row, col)'s footprint, and the pixel size is stride × input pixel size (along an axis with a single tile, the
     /// smaller of stride and tile). So with stride &lt; tile the map's origin lies (tile − stride) / 2 input pixels inside
-    /// the raster's origin, and with stride ≤ tile the map's bounds lie within the raster.
+    /// the raster's origin, and with stride ≤ tile the map's bounds lie within the raster (with stride &gt; tile the pixels
+    /// are larger than the tiles, so the outer pixels reach (stride − tile) / 2 input pixels beyond the outer tiles).
     /// </summary>
     public GeoTransform OutputTransform
     {

@@ -1,9 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
-using NetTopologySuite.IO;
-using Parquet;
 using SSL4Eco.Cli.Tests.Commands;
 using SSL4Eco.Inference.Arrays;
+using SSL4Eco.Inference.Geo.Tests.Outputs;
 using SSL4Eco.Inference.Tests.Oracle;
 
 namespace SSL4Eco.Cli.Tests.Hostile;
@@ -62,25 +61,14 @@ print(json.dumps({'map': m['cornerCoordinates'], 'scene': s['cornerCoordinates']
             Assert.True(Math.Abs(pixel[j] - window[j]) <= 1e-4f * Math.Max(1f, Math.Abs(window[j])), $"dim {j}: {pixel[j]} vs {window[j]}");
 
         // The GeoParquet of the same run: each tile footprint is centred on its map pixel, and together they span the scene.
-        await using var stream = File.OpenRead(parquet);
-        await using var reader = await ParquetReader.CreateAsync(stream);
-        var fields = reader.Schema.GetDataFields();
-        using var rg = reader.OpenRowGroupReader(0);
-        int n = (int)rg.RowCount;
-        var geoms = new byte[]?[n];
-        var rows = new int[n];
-        var cols = new int[n];
-        await rg.ReadAsync(fields[0], geoms.AsMemory(), null);
-        await rg.ReadAsync<int>(fields[1], rows.AsMemory(), null);
-        await rg.ReadAsync<int>(fields[2], cols.AsMemory(), null);
-        Assert.Equal(9, n);
+        var rows = await GeoParquetRows.ReadAsync(parquet);
+        Assert.Equal(9, rows.Count);
         var bbox = new NetTopologySuite.Geometries.Envelope();
-        for (int i = 0; i < n; i++)
+        foreach (var (row, col, footprint) in rows)
         {
-            var g = new WKBReader().Read(geoms[i]!);
-            Assert.Equal(600560.0 + (cols[i] + 0.5) * 1120, g.Centroid.X, 6);
-            Assert.Equal(5199440.0 - (rows[i] + 0.5) * 1120, g.Centroid.Y, 6);
-            bbox.ExpandToInclude(g.EnvelopeInternal);
+            Assert.Equal(600560.0 + (col + 0.5) * 1120, footprint.Centroid.X, 6);
+            Assert.Equal(5199440.0 - (row + 0.5) * 1120, footprint.Centroid.Y, 6);
+            bbox.ExpandToInclude(footprint.EnvelopeInternal);
         }
         Assert.Equal((600000.0, 5195520.0, 604480.0, 5200000.0), (bbox.MinX, bbox.MinY, bbox.MaxX, bbox.MaxY));
     }

@@ -1,10 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
-using NetTopologySuite.IO;
-using Parquet;
 using SSL4Eco.Inference.Arrays;
 using SSL4Eco.Inference.Geo.Gdal;
 using SSL4Eco.Inference.Geo.Pipeline;
+using SSL4Eco.Inference.Geo.Tests.Outputs;
 using SSL4Eco.Inference.Geo.Previews;
 using SSL4Eco.Inference.Geo.Similarity;
 using SSL4Eco.Inference.Geo.Tiling;
@@ -72,7 +71,7 @@ print(json.dumps({'worst': worst, 'misaligned': misaligned, 'outside': outside,
         double pw = (lr.X - ul.X) / result.Columns, ph = (ul.Y - lr.Y) / result.Rows;
         Assert.Equal(10.0 * stride, pw, 9);
         Assert.Equal(10.0 * stride, ph, 9);
-        var rows = await ReadGeoParquetAsync(dir.File("m.parquet"));
+        var rows = await GeoParquetRows.ReadAsync(dir.File("m.parquet"));
         Assert.Equal(result.Rows * result.Columns, rows.Count);
         var bbox = new NetTopologySuite.Geometries.Envelope();
         foreach (var (row, col, footprint) in rows)
@@ -113,28 +112,6 @@ print(json.dumps({'worst': worst, 'misaligned': misaligned, 'outside': outside,
     {
         var c = check.GetProperty(raster).GetProperty(corner);
         return (c[0].GetDouble(), c[1].GetDouble());
-    }
-
-    internal static async Task<List<(int Row, int Col, NetTopologySuite.Geometries.Geometry Footprint)>> ReadGeoParquetAsync(string path)
-    {
-        await using var stream = File.OpenRead(path);
-        await using var reader = await ParquetReader.CreateAsync(stream);
-        var fields = reader.Schema.GetDataFields();
-        var result = new List<(int, int, NetTopologySuite.Geometries.Geometry)>();
-        var wkb = new WKBReader();
-        for (int g = 0; g < reader.RowGroupCount; g++)
-        {
-            using var rg = reader.OpenRowGroupReader(g);
-            int n = (int)rg.RowCount;
-            var geoms = new byte[]?[n];
-            var rows = new int[n];
-            var cols = new int[n];
-            await rg.ReadAsync(fields[0], geoms.AsMemory(), null);
-            await rg.ReadAsync<int>(fields[1], rows.AsMemory(), null);
-            await rg.ReadAsync<int>(fields[2], cols.AsMemory(), null);
-            for (int i = 0; i < n; i++) result.Add((rows[i], cols[i], wkb.Read(geoms[i]!)));
-        }
-        return result;
     }
 
     // ---- cloud mask ---------------------------------------------------------------------------------------------------
