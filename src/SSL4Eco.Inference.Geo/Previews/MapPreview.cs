@@ -6,8 +6,10 @@ namespace SSL4Eco.Inference.Geo.Previews;
 
 /// <summary>
 /// Writes a PNG preview: on the left a true-colour view (B4, B3, B2) of the input raster, on the right the first three principal
-/// components of the embedding map as RGB, both at the same size (longest side at most <c>maxSize</c>). Each channel is
-/// stretched linearly between its 2nd and 98th percentiles; nodata tiles are black.
+/// components of the embedding map as RGB, both over the input's extent at the same size (longest side at most
+/// <c>maxSize</c>), each map pixel drawn where its geotransform puts it. Each channel is stretched linearly between its 2nd
+/// and 98th percentiles; nodata tiles, and the margin outside the map (with stride &lt; tile the map starts half a tile
+/// minus half a stride inside the input), are black.
 /// </summary>
 /// <remarks>Stateless and thread-safe (each call opens its own datasets). Needs SkiaSharp's native library at run time.</remarks>
 public static class MapPreview
