@@ -78,6 +78,25 @@ public class MultiDateMapperTests
             Assert.Equal((date == "2021-05-01" ? a : b).AsSpan(tile * 9, 9).ToArray(), e);
     }
 
+    [Fact]
+    public async Task Dates_with_the_same_geotransform_in_another_crs_are_refused_before_any_work()
+    {
+        using var dir = new TempDir();
+        var (d1, d2) = TwoDates(dir);
+        PythonOracle.Run("""
+from osgeo import gdal, osr
+s = osr.SpatialReference(); s.ImportFromEPSG(32633)
+d = gdal.Open(sys.argv[1], gdal.GA_Update); d.SetProjection(s.ExportToWkt()); d = None
+""", d2);
+        var model = new FeatureModel("B2", "B3", "B4");
+        var req = new MapRequest { InputPath = "unused", OutputPrefix = dir.File("x"), Outputs = MapOutputs.Npy };
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => MultiDateMapper.RunAsync(req,
+            [new(new DateOnly(2021, 5, 1), d1), new(new DateOnly(2021, 8, 1), d2)], DateAggregation.Mean, model));
+        Assert.Contains("another CRS", e.Message);
+        Assert.Contains(d2, e.Message);
+        Assert.Equal(0, model.Calls);
+    }
+
     // Two dates of one 200 x 130 grid: date 2 is date 1 + 100 everywhere valid, with tile (row 1, col 1) nodata only on it.
     private static (string D1, string D2) TwoDates(TempDir dir)
     {
