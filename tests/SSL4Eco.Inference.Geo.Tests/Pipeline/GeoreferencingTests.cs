@@ -193,6 +193,35 @@ np.save(sys.argv[5], f)
         Assert.Equal(Enumerable.Range(0, reference.Length).Count(t => values[t * 3] == -9999f), result.Progress.Skipped);
     }
 
+    // A scene the mask cannot be warped onto: no geotransform, or a rotated one (gdalwarp's -te/-ts grid is north-up).
+    [Theory]
+    [InlineData("none", "has no geotransform")]
+    [InlineData("rotated", "is not north-up")]
+    public async Task A_cloud_mask_on_a_scene_without_a_north_up_geotransform_is_refused(string georef, string named)
+    {
+        using var dir = new TempDir();
+        var input = dir.File("in.tif");
+        PythonOracle.Run(EmbeddingMapperTests.MakeRaster, dir.File("src.tif"), "200", "150");
+        PythonOracle.Run(MakeMasks, dir.Path);
+        PythonOracle.Run("""
+from osgeo import gdal
+src = gdal.Open(sys.argv[1])
+ds = gdal.GetDriverByName('GTiff').Create(sys.argv[2], src.RasterXSize, src.RasterYSize, src.RasterCount, gdal.GDT_UInt16)
+if sys.argv[3] == 'rotated':
+    ds.SetGeoTransform([600000.0, 10.0, 1.0, 5100000.0, 1.0, -10.0]); ds.SetProjection(src.GetProjection())
+for b in range(1, src.RasterCount + 1):
+    o = ds.GetRasterBand(b); o.WriteArray(src.GetRasterBand(b).ReadAsArray()); o.SetDescription(src.GetRasterBand(b).GetDescription())
+ds = None
+""", dir.File("src.tif"), input, georef);
+        var model = new FeatureModel("B2");
+        var request = new MapRequest { InputPath = input, OutputPrefix = dir.File("m"), Outputs = MapOutputs.Npy, TileSize = 32, CloudMaskPath = dir.File("exact.tif") };
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => EmbeddingMapper.RunAsync(request, model));
+        Assert.Contains(named, e.Message);
+        Assert.Contains(input, e.Message);
+        Assert.Equal(0, model.Calls);
+        Assert.False(Directory.Exists(dir.File("m.ssl4eco-partial")));
+    }
+
     [Theory]
     [InlineData("apart", "x 700000..702000")]
     [InlineData("corner", "x 600000..600600")]
