@@ -25,11 +25,11 @@ internal static partial class MapCommand
         var inputs = new Argument<string[]>("inputs") { Description = "Input rasters (GeoTIFF/COG/JP2/VRT or GDAL /vsi… paths) or folders of them; several = several dates of one grid.", Arity = ArgumentArity.OneOrMore };
         var output = new Option<FileInfo>("--output", "-o") { Description = "Embedding map: .tif (COG, one band per dimension), .parquet (GeoParquet, one row per tile) or .npy (+ .json sidecar).", Required = true };
         var tile = new Option<int?>("--tile") { Description = "Tile size in pixels (default: the model's input size, 224)." };
-        var stride = new Option<int?>("--stride") { Description = "Stride in pixels (default = tile; smaller = overlap). The output pixel is stride × input pixel." };
+        var stride = new Option<int?>("--stride") { Description = "Stride in pixels (default = tile; smaller = overlap). The output pixel is stride × input pixel, centred on its tile's centre." };
         var roi = new Option<string?>("--roi") { Description = "Region of interest: 'x,y,width,height' in pixels, or a WKT/GeoJSON polygon (in the raster CRS unless --roi-crs)." };
         var roiCrs = new Option<string?>("--roi-crs") { Description = "CRS of a polygon ROI, e.g. EPSG:4326." };
         var bands = new Option<string?>("--bands") { Description = "Band names of the inputs in file order when they have no band descriptions." };
-        var cloudMask = new Option<string?>("--cloud-mask") { Description = "A cloud mask raster over the same extent (Sentinel-2 SCL by default)." };
+        var cloudMask = new Option<string?>("--cloud-mask") { Description = "A georeferenced cloud mask covering the scene (Sentinel-2 SCL by default; any resolution or CRS, warped onto the scene grid with nearest neighbour)." };
         var cloudValues = new Option<string?>("--cloud-values") { Description = "Mask values that are invalid (default 3,8,9,10 = SCL cloud shadow, clouds, cirrus; use 1 for a 0/1 mask)." };
         var minValid = new Option<double>("--min-valid") { Description = "Tiles with a smaller valid fraction are written as nodata.", DefaultValueFactory = _ => 0.5 };
         var aggregate = new Option<DateAggregation>("--aggregate") { Description = "Several dates: None (per date; a .parquet output also gets one table with a row per tile and date), Mean or Concat.", DefaultValueFactory = _ => DateAggregation.Mean };

@@ -43,6 +43,29 @@ public sealed class GdalDataset : IDisposable
         return new GdalDataset(h, path);
     }
 
+    /// <summary>
+    /// A virtual (VRT) dataset warping <paramref name="source"/> as the <c>gdalwarp</c> utility would with
+    /// <paramref name="arguments"/> (e.g. <c>-r near -te … -ts … -t_srs …</c>; <c>-of VRT</c> is added), computed lazily as
+    /// windows are read. The source must stay open until the result is disposed.
+    /// </summary>
+    internal static unsafe GdalDataset Warp(GdalDataset source, IReadOnlyList<string> arguments)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        GdalLibrary.EnsureInitialized();
+        using var args = new NativeStringList(["-of", "VRT", .. arguments]);
+        GdalNative.CPLErrorReset();
+        var options = GdalNative.GDALWarpAppOptionsNew(args.Pointer, IntPtr.Zero);
+        if (options == IntPtr.Zero) throw GdalLibrary.LastError($"Preparing to warp '{source.Path}'");
+        try
+        {
+            var src = source.Handle;
+            var h = GdalNative.GDALWarp("", IntPtr.Zero, 1, &src, options, out _);
+            if (h == IntPtr.Zero) throw GdalLibrary.LastError($"Warping '{source.Path}'");
+            return new GdalDataset(h, source.Path + " (warped)");
+        }
+        finally { GdalNative.GDALWarpAppOptionsFree(options); }
+    }
+
     /// <summary>Creates a new raster with a driver that supports <c>Create</c> (e.g. GTiff, MEM).</summary>
     public static GdalDataset Create(string driver, string path, int width, int height, int bandCount, GdalDataType type,
         IReadOnlyDictionary<string, string>? creationOptions = null)

@@ -114,9 +114,15 @@ internal sealed class NativeStringList : IDisposable
     public IntPtr Pointer { get; }
 
     public NativeStringList(IReadOnlyDictionary<string, string>? options)
+        : this(options?.Select(kv => $"{kv.Key}={kv.Value}").ToList())
     {
-        if (options is null || options.Count == 0) { _strings = []; Pointer = IntPtr.Zero; return; }
-        _strings = options.Select(kv => Marshal.StringToCoTaskMemUTF8($"{kv.Key}={kv.Value}")).ToArray();
+    }
+
+    /// <summary>A list of plain strings, e.g. the arguments of a GDAL utility (<c>GDALWarpAppOptionsNew</c>).</summary>
+    public NativeStringList(IReadOnlyList<string>? items)
+    {
+        if (items is null || items.Count == 0) { _strings = []; Pointer = IntPtr.Zero; return; }
+        _strings = items.Select(Marshal.StringToCoTaskMemUTF8).ToArray();
         Pointer = Marshal.AllocCoTaskMem(IntPtr.Size * (_strings.Length + 1));
         for (int i = 0; i < _strings.Length; i++) Marshal.WriteIntPtr(Pointer, i * IntPtr.Size, _strings[i]);
         Marshal.WriteIntPtr(Pointer, _strings.Length * IntPtr.Size, IntPtr.Zero);

@@ -46,6 +46,10 @@ internal static partial class GdalNative
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static unsafe partial int GDALBuildOverviews(IntPtr dataset, string resampling, int overviewCount, int* overviews, int bandCount, int* bands, IntPtr progress, IntPtr progressData);
     [LibraryImport(Lib)] internal static partial void GDALFlushCache(IntPtr dataset);
+    [LibraryImport(Lib)] internal static partial IntPtr GDALWarpAppOptionsNew(IntPtr argv, IntPtr optionsForBinary);
+    [LibraryImport(Lib)] internal static partial void GDALWarpAppOptionsFree(IntPtr options);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static unsafe partial IntPtr GDALWarp(string destination, IntPtr destinationDataset, int sourceCount, IntPtr* sources, IntPtr options, out int usageError);
 
     [LibraryImport(Lib)] internal static partial void CPLErrorReset();
     [LibraryImport(Lib)] internal static partial void GDALSetCacheMax64(long bytes);

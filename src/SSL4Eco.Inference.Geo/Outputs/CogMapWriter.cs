@@ -8,7 +8,8 @@ namespace SSL4Eco.Inference.Geo.Outputs;
 /// <summary>
 /// Writes an embedding map as a tiled, DEFLATE-compressed Cloud-Optimised GeoTIFF (GDAL COG driver): one band per
 /// dimension named <c>emb_0000…</c>, nodata on every band, the model contract and run facts as dataset metadata, and the
-/// tile grid's output geotransform (input origin, pixel size = stride × input pixel size) in the input CRS.
+/// tile grid's output geotransform (<see cref="Tiling.TileGrid.OutputTransform"/>: each pixel centred on its tile's centre,
+/// pixel size = stride × input pixel size) in the input CRS.
 /// </summary>
 /// <remarks>
 /// Memory stays bounded whatever the map size: the values are read block by block (≤ 16 MiB) into a pixel-interleaved

@@ -77,6 +77,10 @@ public static class EmbeddingMapper
             grid = TileGrid.For(ds, tileSize, request.Stride, request.RoiWindow, roi);
         }
         var tiles = grid.Tiles().ToList();
+        if (request.CloudMaskPath is not null) CloudMask.EnsureCovers(request.CloudMaskPath, request.InputPath, tiles);
+        if (grid.Coverage.Width < grid.RasterWidth || grid.Coverage.Height < grid.RasterHeight)
+            logger.LogInformation("The tiles cover {Width} x {Height} of the {RasterWidth} x {RasterHeight} pixels: the last columns/rows, less than one stride, are left out (a stride dividing size - tile covers all).",
+                grid.Coverage.Width, grid.Coverage.Height, grid.RasterWidth, grid.RasterHeight);
         int tileCount = grid.Rows * grid.Columns;
         var fingerprint = MapState.Fingerprint(new
         {

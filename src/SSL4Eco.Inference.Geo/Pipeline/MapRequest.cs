@@ -79,7 +79,11 @@ public sealed record MapRequest
     /// <summary>CRS of <see cref="Roi"/> (e.g. "EPSG:4326"); null = the raster's CRS.</summary>
     public string? RoiCrs { get; init; }
 
-    /// <summary>Optional cloud mask raster covering the same extent (any resolution; read with nearest neighbour).</summary>
+    /// <summary>
+    /// Optional cloud mask raster covering the area to map (any resolution and CRS: warped onto the scene grid through its
+    /// georeferencing with nearest neighbour; a mask without a CRS is taken to be in the scene's; one that does not cover
+    /// the tiles to map is refused).
+    /// </summary>
     public string? CloudMaskPath { get; init; }
 
     /// <summary>Values of the cloud mask that mean "invalid": default Sentinel-2 SCL cloud shadow/medium/high cloud/cirrus (3, 8, 9, 10); use [1] for a 0/1 mask.</summary>

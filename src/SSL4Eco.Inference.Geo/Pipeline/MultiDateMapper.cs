@@ -61,13 +61,22 @@ public static class MultiDateMapper
         var ordered = inputs.OrderBy(i => i.Date).ToList();
         GeoTransform? gt0 = null;
         (int W, int H) size0 = default;
-        foreach (var i in ordered)
+        GdalSpatialReference? crs0 = null;
+        try
         {
-            using var ds = GdalDataset.Open(i.Path);
-            if (gt0 is null) { gt0 = ds.GeoTransform; size0 = (ds.Width, ds.Height); }
-            else if ((ds.Width, ds.Height) != size0 || ds.GeoTransform != gt0)
-                throw new ArgumentException($"'{i.Path}' ({i.Date:yyyy-MM-dd}) is not on the grid of '{ordered[0].Path}'; all dates must share raster size and geotransform.");
+            foreach (var i in ordered)
+            {
+                using var ds = GdalDataset.Open(i.Path);
+                using var crs = ds.SpatialReference;
+                if (i == ordered[0]) { gt0 = ds.GeoTransform; size0 = (ds.Width, ds.Height); crs0 = ds.SpatialReference; }
+                else if ((ds.Width, ds.Height) != size0 || ds.GeoTransform != gt0)
+                    throw new ArgumentException($"'{i.Path}' ({i.Date:yyyy-MM-dd}) is not on the grid of '{ordered[0].Path}'; all dates must share raster size and geotransform.");
+                // The same numbers in another CRS are another place: the dates would be combined tile by tile across it.
+                else if ((crs is null) != (crs0 is null) || (crs is not null && !crs.IsSame(crs0!)))
+                    throw new ArgumentException($"'{i.Path}' ({i.Date:yyyy-MM-dd}) is in another CRS than '{ordered[0].Path}'; all dates must share the CRS (warp them onto one grid first, e.g. gdalwarp -t_srs).");
+            }
         }
+        finally { crs0?.Dispose(); }
         // The per-date npy maps feed the aggregation and the all-dates GeoParquet table.
         bool table = request.Outputs.HasFlag(MapOutputs.GeoParquet);
         var outputs = aggregation == DateAggregation.None && !table ? request.Outputs : request.Outputs | MapOutputs.Npy;

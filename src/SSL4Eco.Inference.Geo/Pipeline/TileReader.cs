@@ -14,7 +14,7 @@ internal sealed record TileRead(Tile Tile, int Index, Patch? Patch, double Valid
 internal sealed class TileReader : IDisposable
 {
     private readonly GdalDataset _ds;
-    private readonly GdalDataset? _cloud;
+    private readonly CloudMask? _cloud;
     private readonly HashSet<int> _cloudValues;
     private readonly MapRequest _request;
     private readonly string[] _names;
@@ -63,7 +63,7 @@ internal sealed class TileReader : IDisposable
             _harmonize = Harmonization.Applies(request.Harmonize, Rasters.PatchReader.ReadBaseline(_ds));
             _date = request.Date ?? Rasters.PatchReader.ReadDate(_ds);
             _cloudValues = [.. request.CloudMaskValues];
-            if (request.CloudMaskPath is not null) _cloud = GdalDataset.Open(request.CloudMaskPath);
+            if (request.CloudMaskPath is not null) _cloud = CloudMask.Open(request.CloudMaskPath, _ds);
         }
         catch
         {
@@ -120,14 +120,11 @@ internal sealed class TileReader : IDisposable
         return new TileRead(tile, index, new Patch(_names, w.Height, w.Width, data) { Date = _date, Harmonized = _harmonize }, fraction);
     }
 
+    // The mask is warped onto the scene grid (CloudMask), so the tile's own window is read.
     private void ApplyCloudMask(PixelWindow w, bool[] valid)
     {
-        var c = _cloud!;
-        double sx = (double)c.Width / _ds.Width, sy = (double)c.Height / _ds.Height;
-        int x0 = (int)Math.Floor(w.X * sx), y0 = (int)Math.Floor(w.Y * sy);
-        int x1 = Math.Min(c.Width, (int)Math.Ceiling((w.X + w.Width) * sx)), y1 = Math.Min(c.Height, (int)Math.Ceiling((w.Y + w.Height) * sy));
         var buf = new float[w.Width * w.Height];
-        c.Band(1).Read(new PixelWindow(x0, y0, Math.Max(1, x1 - x0), Math.Max(1, y1 - y0)), buf, w.Width, w.Height, GdalResampling.Nearest);
+        _cloud!.Read(w, buf);
         for (int i = 0; i < buf.Length; i++)
             if (_cloudValues.Contains((int)buf[i])) valid[i] = false;
     }

@@ -6,8 +6,10 @@ namespace SSL4Eco.Inference.Geo.Previews;
 
 /// <summary>
 /// Writes a PNG preview: on the left a true-colour view (B4, B3, B2) of the input raster, on the right the first three principal
-/// components of the embedding map as RGB, both at the same size (longest side at most <c>maxSize</c>). Each channel is
-/// stretched linearly between its 2nd and 98th percentiles; nodata tiles are black.
+/// components of the embedding map as RGB, both over the input's extent at the same size (longest side at most
+/// <c>maxSize</c>), each map pixel drawn where its geotransform puts it. Each channel is stretched linearly between its 2nd
+/// and 98th percentiles; nodata tiles, and the margin outside the map (with stride &lt; tile the map starts half a tile
+/// minus half a stride inside the input), are black.
 /// </summary>
 /// <remarks>Stateless and thread-safe (each call opens its own datasets). Needs SkiaSharp's native library at run time.</remarks>
 public static class MapPreview
@@ -74,14 +76,18 @@ public static class MapPreview
         }
         var small = ToRgb(pcPlanes, n, valid);
 
+        // Both halves show the input's extent: each preview pixel takes the map pixel under its centre, found through the
+        // two geotransforms (the map covers only part of the input when stride < tile); outside the map it stays black.
+        var inputTransform = input.GeoTransform ?? new GeoTransform(0, 1, 0, 0, 0, 1);
+        var mapTransform = emb.Dataset.GeoTransform ?? new GeoTransform(0, 1, 0, 0, 0, 1);
         using var bmp = new SKBitmap(2 * w, h, SKColorType.Rgba8888, SKAlphaType.Opaque);
         for (int yy = 0; yy < h; yy++)
             for (int xx = 0; xx < w; xx++)
             {
                 int p = yy * w + xx;
                 bmp.SetPixel(xx, yy, new SKColor(left[3 * p], left[3 * p + 1], left[3 * p + 2]));
-                int r = Math.Min(rows - 1, yy * rows / h), c = Math.Min(cols - 1, xx * cols / w), q = r * cols + c;
-                bmp.SetPixel(w + xx, yy, new SKColor(small[3 * q], small[3 * q + 1], small[3 * q + 2]));
+                var q = MapPixelUnder(inputTransform, mapTransform, (xx + 0.5) * input.Width / w, (yy + 0.5) * input.Height / h, rows, cols);
+                bmp.SetPixel(w + xx, yy, q < 0 ? SKColors.Black : new SKColor(small[3 * q], small[3 * q + 1], small[3 * q + 2]));
             }
         return AtomicFile.WriteVia(pngPath, tmp =>
         {
@@ -90,6 +96,15 @@ public static class MapPreview
             using var f = File.Create(tmp);
             data.SaveTo(f);
         });
+    }
+
+    /// <summary>The map pixel (row-major index) under input pixel position (col, row), or −1 outside the map.</summary>
+    internal static int MapPixelUnder(GeoTransform input, GeoTransform map, double col, double row, int rows, int cols)
+    {
+        var (x, y) = input.PixelToGeo(col, row);
+        var (mc, mr) = map.GeoToPixel(x, y);
+        if (!(mc >= 0 && mr >= 0 && mc < cols && mr < rows)) return -1;
+        return (int)mr * cols + (int)mc;
     }
 
     /// <summary>Interleaved RGB bytes from three planes, each stretched between its 2nd and 98th percentile of valid pixels.</summary>

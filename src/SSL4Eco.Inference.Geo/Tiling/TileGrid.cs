@@ -14,13 +14,16 @@ namespace SSL4Eco.Inference.Geo.Tiling;
 public sealed record Tile(int Row, int Col, PixelWindow Window, Polygon Footprint);
 
 /// <summary>
-/// Maps a raster to square tiles of <see cref="TileSize"/> pixels every <see cref="Stride"/> pixels. Along each axis the
-/// tile count is <c>ceil((extent − size) / stride) + 1</c>; tile <c>i</c> starts at <c>i·stride</c> except the last, which
-/// is snapped to the raster edge (it starts at <c>extent − size</c>, overlapping its neighbour) so no pixel is left out
-/// when stride ≤ size. A raster smaller than a tile along an axis gets one tile of the raster's size along that axis (the
-/// model's spatial policy then upsamples it). A region of interest (pixel window and/or polygon in the raster CRS) skips
-/// tiles that do not intersect it; the grid itself (rows, columns, output transform) never changes with the ROI, so maps
-/// of different ROIs align.
+/// Maps a raster to square tiles of <see cref="TileSize"/> pixels every <see cref="Stride"/> pixels, and owns every
+/// tile → location question: a tile's pixel window, its georeferenced footprint and centre, and the geotransform of the
+/// tile map (<see cref="OutputTransform"/>: one output pixel per tile, centred on the tile's centre). Along each axis
+/// tile <c>i</c> starts at pixel <c>i·stride</c> and the tile count is <c>floor((extent − size) / stride) + 1</c>: only
+/// whole tiles inside the raster, never a tile shifted off the regular grid (a shifted last tile could not sit under its
+/// output pixel). The pixels after the last tile (fewer than one stride) are left out; <see cref="Coverage"/> says which
+/// pixels the tiles cover. A raster smaller than a tile along an axis gets one tile of the raster's size along that axis
+/// (the model's spatial policy then upsamples it). A region of interest (pixel window and/or polygon in the raster CRS)
+/// skips tiles that do not intersect it; the grid itself (rows, columns, output transform) never changes with the ROI,
+/// so maps of different ROIs align.
 /// </summary>
 /// <remarks>Immutable after construction; thread-safe.</remarks>
 public sealed class TileGrid
@@ -102,10 +105,13 @@ public sealed class TileGrid
         }
     }
 
-    internal static int Count(int extent, int size, int stride) => extent <= size ? 1 : (extent - size + stride - 1) / stride + 1;
+    internal static int Count(int extent, int size, int stride) => extent <= size ? 1 : (extent - size) / stride + 1;
 
-    internal static int Offset(int index, int count, int extent, int size, int stride) =>
-        extent <= size ? 0 : index == count - 1 ? extent - size : index * stride;
+    /// <summary>
+    /// Output pixel size along an axis, in input pixels: the stride, except along an axis with a single tile, where the
+    /// spacing of tiles means nothing and the pixel is no larger than the tile (so the map stays within the raster).
+    /// </summary>
+    private static int Step(int count, int tileExtent, int stride) => count == 1 ? Math.Min(stride, tileExtent) : stride;
 
     /// <summary>Raster columns.</summary>
     public int RasterWidth { get; }
@@ -131,17 +137,40 @@ public sealed class TileGrid
     public Geometry? Roi { get; }
 
     /// <summary>
-    /// Geotransform of the tile map (one output pixel per tile): the raster origin with pixel size = stride × input pixel size.
-    /// The snapped last row/column is placed at its grid position, not at its true (shifted) offset.
+    /// Geotransform of the tile map (one output pixel per tile): pixel (row, col) is centred on the centre of tile
+    /// (row, col)'s footprint, and the pixel size is stride × input pixel size (along an axis with a single tile, the
+    /// smaller of stride and tile). So with stride &lt; tile the map's origin lies (tile − stride) / 2 input pixels inside
+    /// the raster's origin, and with stride ≤ tile the map's bounds lie within the raster (with stride &gt; tile the pixels
+    /// are larger than the tiles, so the outer pixels reach (stride − tile) / 2 input pixels beyond the outer tiles).
     /// </summary>
-    public GeoTransform OutputTransform => Transform.Coarsen(Stride);
+    public GeoTransform OutputTransform
+    {
+        get
+        {
+            int sx = Step(Columns, TileWidth, Stride), sy = Step(Rows, TileHeight, Stride);
+            // Input-pixel position of the output origin: tile (0,0)'s centre minus half an output pixel.
+            var (x, y) = Transform.PixelToGeo((TileWidth - sx) / 2.0, (TileHeight - sy) / 2.0);
+            var t = Transform;
+            return new GeoTransform(x, t.PixelWidth * sx, t.RowRotation * sy, y, t.ColumnRotation * sx, t.PixelHeight * sy);
+        }
+    }
 
-    /// <summary>The pixel window of grid cell (row, col).</summary>
+    /// <summary>The pixels the tiles cover: from the origin to the end of the last tile along each axis.</summary>
+    public PixelWindow Coverage => new(0, 0, (Columns - 1) * Stride + TileWidth, (Rows - 1) * Stride + TileHeight);
+
+    /// <summary>The pixel window of grid cell (row, col): it starts at (col·stride, row·stride).</summary>
     public PixelWindow WindowOf(int row, int col)
     {
         if ((uint)row >= (uint)Rows || (uint)col >= (uint)Columns)
             throw new ArgumentOutOfRangeException(nameof(row), $"Tile ({row},{col}) is outside the {Rows}x{Columns} grid.");
-        return new PixelWindow(Offset(col, Columns, RasterWidth, TileSize, Stride), Offset(row, Rows, RasterHeight, TileSize, Stride), TileWidth, TileHeight);
+        return new PixelWindow(col * Stride, row * Stride, TileWidth, TileHeight);
+    }
+
+    /// <summary>The georeferenced centre of tile (row, col)'s footprint, which is also the centre of output pixel (row, col).</summary>
+    public (double X, double Y) CentreOf(int row, int col)
+    {
+        var w = WindowOf(row, col);
+        return Transform.PixelToGeo(w.X + w.Width / 2.0, w.Y + w.Height / 2.0);
     }
 
     /// <summary>The footprint polygon (raster CRS) of a pixel window.</summary>

@@ -20,10 +20,10 @@ public sealed class MapCommandTests(CliModelFixture model) : IClassFixture<CliMo
         Assert.Contains("3 x 3 tiles", stdout);
         Assert.True(new FileInfo(dir.File("preview.png")).Length > 0);
 
-        // GDAL's own view of the COG written for the preview: same CRS, origin of the input, pixel = stride x 10 m.
+        // GDAL's own view of the COG written for the preview: same CRS, pixel = stride x 10 m, centred on its tile.
         using var info = JsonDocument.Parse(PythonOracle.Run("import subprocess, sys\nprint(subprocess.check_output(['gdalinfo', '-json', sys.argv[1]]).decode())", dir.File("map.tif")));
         var gt = info.RootElement.GetProperty("geoTransform").EnumerateArray().Select(e => e.GetDouble()).ToArray();
-        Assert.Equal([600000.0, 1120.0, 0.0, 5200000.0, 0.0, -1120.0], gt);
+        Assert.Equal([600560.0, 1120.0, 0.0, 5199440.0, 0.0, -1120.0], gt);   // each pixel centred on its tile: (224 - 112) / 2 = 56 px inside
         Assert.Contains("32632", info.RootElement.GetProperty("coordinateSystem").GetProperty("wkt").GetString());
         Assert.Equal(2048, info.RootElement.GetProperty("bands").GetArrayLength());
 

@@ -34,8 +34,8 @@ ds = gdal.Open(sys.argv[1]); size = int(sys.argv[2]); minvalid = float(sys.argv[
 W, H = ds.RasterXSize, ds.RasterYSize
 def offs(extent):
     if extent <= size: return [0], extent
-    n = math.ceil((extent - size) / size) + 1
-    return [i * size if i < n - 1 else extent - size for i in range(n)], size
+    n = (extent - size) // size + 1
+    return [i * size for i in range(n)], size
 xs, tw = offs(W); ys, th = offs(H)
 res = np.full((len(ys), len(xs), 9), -9999, np.float32)
 for r, y in enumerate(ys):
@@ -67,12 +67,12 @@ np.save(out + '.cog.npy', np.transpose(cog.ReadAsArray(), (1, 2, 0)).astype(np.f
         var model = new FeatureModel("B2", "B3", "B4");
         var progress = new List<MapProgress>();
         var result = await EmbeddingMapper.RunAsync(Request(input, dir.File("out/map")), model, new SyncProgress(progress.Add));
-        Assert.Equal((6, 8, 9), (result.Rows, result.Columns, result.EmbeddingDim));
-        Assert.Equal(48, result.Progress.Total);
+        Assert.Equal((5, 7, 9), (result.Rows, result.Columns, result.EmbeddingDim));
+        Assert.Equal(35, result.Progress.Total);
         Assert.Equal(4, result.Progress.Skipped); // the 128x128 nodata corner
         Assert.Equal(0, result.Progress.Failed);
-        Assert.Equal(44, model.PatchesEmbedded);
-        Assert.Equal(48, progress[^1].Completed);
+        Assert.Equal(31, model.PatchesEmbedded);
+        Assert.Equal(35, progress[^1].Completed);
 
         PythonOracle.Run(Expected, input, "64", "0.5", dir.File("exp.npy"), dir.File("out/map.tif"));
         var (exp, shape) = NpyFile.ReadSingle(dir.File("exp.npy"));
@@ -114,12 +114,12 @@ np.save(out + '.cog.npy', np.transpose(cog.ReadAsArray(), (1, 2, 0)).astype(np.f
         var parallel = new FeatureModel("B2", "B3", "B4") { OnCall = (_, p) => sizes.Enqueue(p.Count) };
         var result = await EmbeddingMapper.RunAsync(Request(input, dir.File("b")) with { Outputs = MapOutputs.Npy, BatchSize = 5, EmbedConcurrency = 3 }, parallel);
         Assert.Equal(File.ReadAllBytes(dir.File("a.npy")), File.ReadAllBytes(dir.File("b.npy")));
-        Assert.Equal(44, parallel.PatchesEmbedded);
+        Assert.Equal(31, parallel.PatchesEmbedded);
         Assert.Equal(0, result.Progress.Failed);
-        // 44 tiles in batches of 5 with 3 workers: 6 full batches, then the last 14 split 4 + 5 + 5 (not 5 + 5 + 4 with one batch running alone at the end).
+        // 31 tiles in batches of 5 with 3 workers: 4 full batches, then the last 11 split 3 + 4 + 4 (not 5 + 5 + 1 with one batch running alone at the end).
         var s = sizes.ToArray();
         Assert.All(s, n => Assert.InRange(n, 1, 5));
-        Assert.Equal([4, 5, 5, 5, 5, 5, 5, 5, 5], s.Order().ToArray());
+        Assert.Equal([3, 4, 4, 5, 5, 5, 5], s.Order().ToArray());
         Assert.Throws<ArgumentException>(() => (Request(input, "x") with { EmbedConcurrency = 0 }).Validate());
     }
 
@@ -160,7 +160,7 @@ print(repr([a[2].astype(np.float64).mean(), a[2][0,0], a[2][-1,-1], a[0].astype(
         var second = new FeatureModel("B2", "B3", "B4");
         var result = await EmbeddingMapper.RunAsync(Request(input, dir.File("part")), second);
         Assert.True(result.Progress.Resumed >= 12, $"resumed {result.Progress.Resumed}");
-        Assert.True(second.PatchesEmbedded <= 44 - 12, $"recomputed {second.PatchesEmbedded}");
+        Assert.True(second.PatchesEmbedded <= 31 - 12, $"recomputed {second.PatchesEmbedded}");
         foreach (var ext in new[] { ".tif", ".npy", ".valid.npy", ".parquet" })
             Assert.Equal(File.ReadAllBytes(dir.File("full" + ext)), File.ReadAllBytes(dir.File("part" + ext)));
     }
@@ -201,13 +201,13 @@ print(repr([a[2].astype(np.float64).mean(), a[2][0,0], a[2][-1,-1], a[0].astype(
         using var dir = new TempDir();
         var input = dir.File("in.tif");
         PythonOracle.Run(MakeRaster, input, "500", "333");
-        // A 0/1 cloud mask at 20 m covering tile (5,7) and a baseline 04.00 tag.
+        // A 0/1 cloud mask at 20 m (no CRS: taken as the scene's) covering tile (4,6) and a baseline 04.00 tag.
         PythonOracle.Run("""
 import numpy as np
 from osgeo import gdal
 ds = gdal.GetDriverByName('GTiff').Create(sys.argv[1], 250, 167, 1, gdal.GDT_Byte)
 ds.SetGeoTransform([600000.0, 20.0, 0.0, 5100000.0, 0.0, -20.0])
-a = np.zeros((167, 250), np.uint8); a[134:, 218:] = 1
+a = np.zeros((167, 250), np.uint8); a[128:160, 192:224] = 1
 ds.GetRasterBand(1).WriteArray(a); ds = None
 d = gdal.Open(sys.argv[2], gdal.GA_Update); d.SetMetadataItem('PROCESSING_BASELINE', '04.00'); d = None
 """, dir.File("cloud.tif"), input);
@@ -217,14 +217,14 @@ d = gdal.Open(sys.argv[2], gdal.GA_Update); d.SetMetadataItem('PROCESSING_BASELI
         await EmbeddingMapper.RunAsync(req, model);
         Assert.All(marked, m => Assert.True(m));   // harmonised tiles say so, so an encoder cannot subtract the offset again
         var got = NpyFile.ReadSingle(dir.File("c.npy")).Data;
-        Assert.Equal(-9999f, got[(5 * 8 + 7) * 9]);
+        Assert.Equal(-9999f, got[(4 * 7 + 6) * 9]);
         var unmarked = new System.Collections.Concurrent.ConcurrentBag<bool>();
         var off = await EmbeddingMapper.RunAsync(req with { OutputPrefix = dir.File("d"), Harmonize = HarmonizeMode.Off },
             new FeatureModel("B2", "B3", "B4") { OnCall = (_, ps) => { foreach (var p in ps) unmarked.Add(p.Harmonized); } });
         Assert.NotEmpty(unmarked);
         Assert.All(unmarked, m => Assert.False(m));
         var raw = NpyFile.ReadSingle(dir.File("d.npy")).Data;
-        int t = (3 * 8 + 3) * 9 + 1; // first pixel of B2 in a fully valid tile
+        int t = (3 * 7 + 3) * 9 + 1; // first pixel of B2 in a fully valid tile
         Assert.Equal(Math.Max(raw[t] - 1000, 0), got[t]);
 
         var roi = await EmbeddingMapper.RunAsync(req with { OutputPrefix = dir.File("r"), Roi = "POLYGON((600001 5099999, 600100 5099999, 600100 5098000, 600001 5098000, 600001 5099999))" }, model);

@@ -18,8 +18,8 @@ namespace SSL4Eco.Inference.Geo.Tests.Rasters;
 /// </summary>
 public class InputFormatTests
 {
-    // 200 x 150 UTM 32N uint16, bands B2,B3,B4 (descriptions), nodata 0: a nodata corner (tiles (0,2),(0,3) skipped) and a
-    // 10x10 hole (mean fill). Also writes a lossless JPEG2000 copy (in.jp2, band descriptions and nodata in in.jp2.aux.xml)
+    // 200 x 150 UTM 32N uint16, bands B2,B3,B4 (descriptions), nodata 0: a nodata corner (tile (0,2) skipped) and a
+    // 10x10 hole (mean fill); 64-px tiles make a 2 x 3 grid. Also writes a lossless JPEG2000 copy (in.jp2, band descriptions and nodata in in.jp2.aux.xml)
     // and in.zip holding in.tif.
     private const string MakeInputs = """
 import numpy as np, zipfile
@@ -79,8 +79,8 @@ with zipfile.ZipFile(f'{d}/in.zip', 'w', zipfile.ZIP_DEFLATED) as z: z.write(f'{
     {
         PythonOracle.Run(MakeInputs, dir.Path);
         var result = await Map(dir.File("in.tif"), dir.File("ref"), "B2", "B3", "B4");
-        Assert.Equal((3, 4, 9), (result.Rows, result.Columns, result.EmbeddingDim));
-        Assert.Equal(new MapProgress(12, 12, 2, 0, 0), result.Progress);
+        Assert.Equal((2, 3, 9), (result.Rows, result.Columns, result.EmbeddingDim));
+        Assert.Equal(new MapProgress(6, 6, 1, 0, 0), result.Progress);
         using var cog = GdalDataset.Open(dir.File("ref.tif"));
         Assert.Equal([600000.0, 640, 0, 5100000, 0, -640], cog.GeoTransform!.Value.ToArray());
         return result;
@@ -156,7 +156,7 @@ np.save(f'{d}/stack.npy', np.stack(out).astype(np.float32))
 
         var tif = await Map(tifStack, dir.File("tif"), "B2", "B5");
         var jp2 = await Map(jp2Stack, dir.File("jp2"), "B2", "B5");
-        Assert.Equal(new MapProgress(4, 4, 0, 0, 0), jp2.Progress);
+        Assert.Equal(new MapProgress(1, 1, 0, 0, 0), jp2.Progress);   // 120 x 90: one whole 64-px tile
         Assert.Equal(tif.Progress, jp2.Progress);
         AssertSameMap(dir.File("tif"), dir.File("jp2"));
     }
@@ -200,7 +200,7 @@ np.save(f'{d}/stack.npy', np.stack(out).astype(np.float32))
         var log = new ErrorLog();
         var result = await EmbeddingMapper.RunAsync(Request(truncated, dir.File("cut")) with { InputBands = ["B2", "B3", "B4"] },
             new FeatureModel("B2", "B3", "B4"), logger: log);
-        Assert.Equal(new MapProgress(12, 12, 0, 12, 0), result.Progress);
+        Assert.Equal(new MapProgress(6, 6, 0, 6, 0), result.Progress);
         Assert.NotEmpty(log.Errors);
         Assert.All(log.Errors, e => Assert.Contains(truncated, Assert.IsType<GdalException>(e).Message));
         Assert.True(Directory.Exists(dir.File("cut.ssl4eco-partial")));
