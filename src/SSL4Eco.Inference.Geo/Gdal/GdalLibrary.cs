@@ -3,8 +3,8 @@ using System.Runtime.InteropServices;
 namespace SSL4Eco.Inference.Geo.Gdal;
 
 /// <summary>
-/// Process-wide GDAL state: loads the native library (libgdal.so.32, libgdal.so, gdal.dll, libgdal.dylib, or the path in
-/// <see cref="LibraryEnvironmentVariable"/>), registers all drivers once and installs a quiet error handler so GDAL's
+/// Process-wide GDAL state: loads the native library (the path in <see cref="LibraryEnvironmentVariable"/>, else the first
+/// GDAL 3.x this platform has: libgdal.so.NN newest first, libgdal.so, gdal.dll/gdal3NN.dll, libgdal[.NN].dylib), registers all drivers once and installs a quiet error handler so GDAL's
 /// messages surface as <see cref="GdalException"/> instead of being printed.
 /// </summary>
 /// <remarks>
@@ -23,6 +23,12 @@ public static class GdalLibrary
 
     /// <summary>Loads GDAL and registers the drivers if not done yet. Throws <see cref="DllNotFoundException"/> naming the paths tried.</summary>
     public static void EnsureInitialized() => _ = Init.Value;
+
+    /// <summary>The library name or path that was loaded (e.g. "libgdal.so.32"); loads and initialises GDAL.</summary>
+    public static string LoadedFrom
+    {
+        get { EnsureInitialized(); return ResolvedName(); }
+    }
 
     /// <summary>Whether GDAL is loadable on this machine (does not throw).</summary>
     public static bool IsAvailable
@@ -66,8 +72,8 @@ public static class GdalLibrary
     private static string ResolvedName()
     {
         foreach (var c in GdalNative.Candidates())
-            if (NativeLibrary.TryLoad(c, out var h)) { NativeLibrary.Free(h); return c; }
-        return "libgdal.so.32";
+            if (NativeLibrary.TryLoad(c, typeof(GdalLibrary).Assembly, null, out var h)) { NativeLibrary.Free(h); return c; }
+        return GdalNative.Candidates()[0];
     }
 
     /// <summary>Throws a <see cref="GdalException"/> with GDAL's last message for <paramref name="operation"/>.</summary>

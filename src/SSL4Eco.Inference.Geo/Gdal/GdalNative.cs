@@ -89,12 +89,24 @@ internal static partial class GdalNative
         NativeLibrary.SetDllImportResolver(typeof(GdalNative).Assembly, Resolve);
     }
 
+    /// <summary>
+    /// The names tried, in order: the path in <see cref="GdalLibrary.LibraryEnvironmentVariable"/>, then this platform's
+    /// names of GDAL 3.x (Linux sonames libgdal.so.26 … .40 newest first, and the unversioned development link; Windows
+    /// gdal.dll and gdal3NN.dll; macOS libgdal.dylib and libgdal.NN.dylib).
+    /// </summary>
     internal static IReadOnlyList<string> Candidates()
     {
         var list = new List<string>();
         var env = Environment.GetEnvironmentVariable(GdalLibrary.LibraryEnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(env)) list.Add(env);
-        list.AddRange(["libgdal.so.32", "libgdal.so", "gdal.dll", "libgdal.dylib", "gdal"]);
+        // GDAL 3.0 had soname 26; each minor release adds one (3.6 → 32, 3.8 → 34, 3.10 → 36). Probe well beyond today.
+        var sonames = Enumerable.Range(26, 15).Reverse();
+        if (OperatingSystem.IsWindows())
+            list.AddRange(["gdal.dll", .. Enumerable.Range(0, 15).Reverse().Select(m => $"gdal3{m:00}.dll")]);
+        else if (OperatingSystem.IsMacOS())
+            list.AddRange(["libgdal.dylib", .. sonames.Select(n => $"libgdal.{n}.dylib")]);
+        else
+            list.AddRange([.. sonames.Select(n => $"libgdal.so.{n}"), "libgdal.so"]);
         return list;
     }
 
@@ -104,8 +116,50 @@ internal static partial class GdalNative
         foreach (var candidate in Candidates())
             if (NativeLibrary.TryLoad(candidate, assembly, path, out var handle)) return handle;
         throw new DllNotFoundException(
-            $"Could not load GDAL (tried {string.Join(", ", Candidates())}). Install libgdal (Debian: apt install libgdal32) " +
+            $"GDAL 3.x was not found (tried {Candidates()[0]} … {Candidates()[^1]}): {GdalInstallHint.ForThisMachine()}, " +
             $"or set {GdalLibrary.LibraryEnvironmentVariable} to the full path of the GDAL shared library.");
+    }
+}
+
+/// <summary>The install command for GDAL's shared library on the running operating system.</summary>
+internal static class GdalInstallHint
+{
+    /// <summary>The hint for this machine (reads /etc/os-release on Linux).</summary>
+    public static string ForThisMachine()
+    {
+        if (OperatingSystem.IsWindows()) return "install GDAL (OSGeo4W, conda-forge 'libgdal' or the GISInternals build) and put its bin folder on PATH";
+        if (OperatingSystem.IsMacOS()) return "install GDAL with 'brew install gdal' (or conda-forge 'libgdal')";
+        string osRelease = "";
+        try { osRelease = File.ReadAllText("/etc/os-release"); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        return ForLinux(osRelease);
+    }
+
+    /// <summary>The hint for a Linux distribution described by the text of its /etc/os-release.</summary>
+    public static string ForLinux(string osRelease)
+    {
+        var fields = osRelease.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split('=', 2)).Where(kv => kv.Length == 2)
+            .GroupBy(kv => kv[0].Trim()).ToDictionary(g => g.Key, g => g.First()[1].Trim().Trim('"'));
+        string id = fields.GetValueOrDefault("ID", ""), version = fields.GetValueOrDefault("VERSION_ID", "");
+        var like = (id + " " + fields.GetValueOrDefault("ID_LIKE", "")).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        // Debian and Ubuntu name the runtime package after the soname; the releases we know, and a search otherwise.
+        string? debianPackage = (id, version) switch
+        {
+            ("debian", "11") => "libgdal28",
+            ("debian", "12") => "libgdal32",
+            ("debian", "13") => "libgdal36",
+            ("ubuntu", "22.04") => "libgdal30",
+            ("ubuntu", "24.04") => "libgdal34",
+            _ => null,
+        };
+        if (debianPackage is not null) return $"install it with 'apt install {debianPackage}'";
+        if (like.Contains("debian") || like.Contains("ubuntu"))
+            return "install your release's libgdalNN package ('apt-cache search --names-only ^libgdal[0-9]' lists it, e.g. 'apt install libgdal32' on Debian 12)";
+        if (like.Contains("fedora") || like.Contains("rhel") || like.Contains("centos")) return "install it with 'dnf install gdal-libs' (EPEL on RHEL)";
+        if (like.Contains("alpine")) return "install it with 'apk add gdal'";
+        if (like.Contains("arch")) return "install it with 'pacman -S gdal'";
+        if (like.Contains("suse") || like.Contains("opensuse")) return "install it with 'zypper install gdal'";
+        return "install GDAL 3.x's shared library with your distribution's package manager (or conda-forge 'libgdal')";
     }
 }
 

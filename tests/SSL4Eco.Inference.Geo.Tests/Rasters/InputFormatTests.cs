@@ -225,10 +225,9 @@ np.save(f'{d}/stack.npy', np.stack(out).astype(np.float32))
     internal static unsafe bool GdalHasFileSystem(string prefix)
     {
         GdalLibrary.EnsureInitialized();
-        string?[] candidates = [Environment.GetEnvironmentVariable(GdalLibrary.LibraryEnvironmentVariable), "libgdal.so.32", "libgdal.so", "gdal.dll", "libgdal.dylib"];
-        foreach (var name in candidates)
+        foreach (var name in new[] { GdalLibrary.LoadedFrom })
         {
-            if (string.IsNullOrEmpty(name) || !NativeLibrary.TryLoad(name, out var lib)) continue;
+            if (!NativeLibrary.TryLoad(name, out var lib)) continue;
             try
             {
                 if (!NativeLibrary.TryGetExport(lib, "VSIGetFileSystemsPrefixes", out var list) || !NativeLibrary.TryGetExport(lib, "CSLDestroy", out var destroy))
