@@ -53,7 +53,7 @@ public static class EmbeddingMapper
         string[] bandNames;
         DateOnly? date;
         bool harmonized;
-        using (var probe = new TileReader(request))
+        using (var probe = new TileReader(request, model.Contract.Bands))
         {
             bandNames = [.. probe.BandNames];
             date = probe.Date;

@@ -38,7 +38,8 @@ internal sealed class TileReader : IDisposable
     }
 
     /// <param name="request">The map request.</param>
-    /// <param name="neededBands">Contract bands of the model; only these (and B4/B8 for a derived NDVI) are read. Null reads all.</param>
+    /// <param name="neededBands">Contract bands of the model; only these (and B4/B8 for a derived NDVI) are read, each found
+    /// exactly once by name. Null reads every described band.</param>
     /// <param name="dataPool">Tile-data arrays handed back after embedding (1.8 MB each at 9 × 224², so reuse spares the large-object heap).</param>
     public TileReader(MapRequest request, IReadOnlyList<string>? neededBands = null, System.Collections.Concurrent.ConcurrentBag<float[]>? dataPool = null)
     {
@@ -47,13 +48,8 @@ internal sealed class TileReader : IDisposable
         _ds = GdalDataset.Open(request.InputPath);
         try
         {
-            (_names, _bands) = Rasters.PatchReader.ResolveBands(_ds, request.InputBands);
-            if (neededBands is not null)
-            {
-                var keep = BandName.Needed(neededBands, _names).ToHashSet();
-                var idx = Enumerable.Range(0, _names.Length).Where(i => keep.Contains(_names[i])).ToArray();
-                if (idx.Length > 0) (_names, _bands) = (idx.Select(i => _names[i]).ToArray(), idx.Select(i => _bands[i]).ToArray());
-            }
+            // Only the needed bands, each found exactly once by name (a duplicated or undescribed needed band is refused).
+            (_names, _bands) = Rasters.PatchReader.ResolveBands(_ds, request.InputBands, neededBands);
             _checkMask = _bands.Select(b => (_ds.Band(b).MaskFlags & GdalMaskFlags.AllValid) == 0).ToArray();
             // Integer bands cannot hold NaN/Inf, so only floating-point bands get the finiteness pass.
             _checkFinite = _bands.Select(b => _ds.Band(b).DataType is not (GdalDataType.Byte or GdalDataType.UInt16 or GdalDataType.Int16

@@ -71,7 +71,7 @@ public static class PatchFolderEmbeddings
             cancellationToken.ThrowIfCancellationRequested();
             var patches = files.Skip(start).Take(batchSize).Select(f =>
             {
-                try { return PatchReader.Read(f, bands); }
+                try { return PatchReader.Read(f, bands, model.Contract.Bands); }
                 catch (Exception e) when (e is not OperationCanceledException) { throw new InvalidDataException($"{Path.GetFileName(f)}: {e.Message}", e); }
             }).ToList();
             model.EmbedBatch(patches, cancellationToken).CopyTo(values, start * dim);
