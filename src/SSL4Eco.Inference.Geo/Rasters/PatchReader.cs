@@ -42,6 +42,33 @@ public static class PatchReader
     public static Patch Read(string path, IReadOnlyList<string>? bands = null, IReadOnlyList<string>? modelBands = null)
     {
         using var ds = GdalDataset.Open(path);
+        return ReadAll(ds, bands, modelBands).Patch;
+    }
+
+    /// <summary>
+    /// Reads <paramref name="path"/> under <paramref name="noData"/>, the nodata policy <c>map</c> applies to its tiles:
+    /// invalid pixels (GDAL mask/nodata, NaN/∞) are filled with the band mean, and a patch whose valid fraction the policy
+    /// refuses comes back without data. See <see cref="Read"/> for band naming.
+    /// </summary>
+    /// <exception cref="GdalException">GDAL cannot open or read the file.</exception>
+    /// <exception cref="ArgumentException">The bands cannot be named, or the file is too large for one patch.</exception>
+    public static ValidPatch ReadValid(string path, NoDataPolicy noData, IReadOnlyList<string>? bands = null, IReadOnlyList<string>? modelBands = null)
+    {
+        ArgumentNullException.ThrowIfNull(noData);
+        noData.Validate();
+        using var ds = GdalDataset.Open(path);
+        var (patch, indexes) = ReadAll(ds, bands, modelBands);
+        var valid = new bool[patch.Height * patch.Width];
+        Array.Fill(valid, true);
+        new PixelValidity(ds, indexes).Mark(new PixelWindow(0, 0, patch.Width, patch.Height), patch.Data, valid);
+        double fraction = PixelValidity.Fraction(valid);
+        if (!noData.Accepts(fraction)) return new ValidPatch(null, fraction);
+        PixelValidity.Fill(patch.Data, indexes.Length, valid);
+        return new ValidPatch(patch, fraction);
+    }
+
+    private static (Patch Patch, int[] Indexes) ReadAll(GdalDataset ds, IReadOnlyList<string>? bands, IReadOnlyList<string>? modelBands)
+    {
         var (names, indexes) = ResolveBands(ds, bands, modelBands);
         int w = ds.Width, h = ds.Height;
         long values = (long)indexes.Length * w * h;
@@ -50,7 +77,7 @@ public static class PatchReader
                 $"'{ds.Path}' is {w} x {h} pixels x {indexes.Length} bands = {values:N0} values; one patch file holds at most {MaxPatchValues:N0} (1 GiB of float32). Cut patches (e.g. gdal_translate -srcwin) or map the whole scene in tiles (ssl4eco map)."));
         var data = new float[values];
         ds.Read(new PixelWindow(0, 0, w, h), data, indexes);
-        return new Patch(names, h, w, data) { Date = ReadDate(ds), ProcessingBaseline = ReadBaseline(ds) };
+        return (new Patch(names, h, w, data) { Date = ReadDate(ds), ProcessingBaseline = ReadBaseline(ds) }, indexes);
     }
 
     /// <summary>
@@ -139,4 +166,14 @@ public static class PatchReader
         var v = ds.GetMetadataItem("PROCESSING_BASELINE");
         return v is not null && double.TryParse(v.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double b) ? b : null;
     }
+}
+
+/// <summary>A patch read under a <see cref="NoDataPolicy"/>: its data (null when the policy refuses it) and valid fraction.</summary>
+/// <param name="Patch">The patch with invalid pixels filled, or null when too few pixels are valid.</param>
+/// <param name="ValidFraction">Fraction of valid pixels in [0, 1].</param>
+/// <remarks>Immutable; thread-safe.</remarks>
+public sealed record ValidPatch(Patch? Patch, double ValidFraction)
+{
+    /// <summary>The file read, when the caller recorded it.</summary>
+    public string? Source { get; init; }
 }
