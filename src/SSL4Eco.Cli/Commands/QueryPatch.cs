@@ -11,6 +11,6 @@ internal static class QueryPatch
     {
         var read = PatchReader.ReadValid(path, NoDataPolicy.Default, modelBands: model.Contract.Bands);
         return read.Patch ?? throw new ArgumentException(FormattableString.Invariant(
-            $"The query patch '{path}' is {1 - read.ValidFraction:P0} nodata (valid fraction {read.ValidFraction:0.###}, at least {NoDataPolicy.Default.MinValidFraction} needed); give a query with valid pixels."));
+            $"The query patch '{path}' is {(1 - read.ValidFraction) * 100:0}% nodata (valid fraction {read.ValidFraction:0.###}, at least {NoDataPolicy.Default.MinValidFraction} needed); give a query with valid pixels."));
     }
 }

@@ -22,7 +22,7 @@ public sealed record NoDataPolicy
 
     /// <summary>Why a patch with this valid fraction was not embedded, one line naming it and the ways on.</summary>
     public string Refusal(string patch, double validFraction) => FormattableString.Invariant(
-        $"'{patch}' is {1 - validFraction:P0} nodata (valid fraction {validFraction:0.###}, at least {MinValidFraction:0.###} needed, as for 'map' tiles), so it is not embedded; skip such patches (ssl4eco embed --skip-nodata) or lower the minimum (--min-valid, NoDataPolicy.MinValidFraction).");
+        $"'{patch}' is {(1 - validFraction) * 100:0}% nodata (valid fraction {validFraction:0.###}, at least {MinValidFraction:0.###} needed, as for 'map' tiles), so it is not embedded; skip such patches (ssl4eco embed --skip-nodata) or lower the minimum (--min-valid, NoDataPolicy.MinValidFraction).");
 
     /// <summary>Throws <see cref="ArgumentException"/> when <see cref="MinValidFraction"/> is outside [0, 1].</summary>
     public void Validate()
