@@ -79,10 +79,10 @@ public sealed record EncoderOptions
             throw new ArgumentException($"{nameof(DeviceId)} must be 0 or more, got {DeviceId}.", nameof(DeviceId));
         if (IntraOpThreads < 0 || IntraOpThreads > MaxThreads)
             throw new ArgumentException(
-                $"Intra-op threads (--threads, {nameof(EncoderOptions)}.{nameof(IntraOpThreads)}) must be 0 (ONNX Runtime's default) to {MaxThreads} (4 x this machine's {Environment.ProcessorCount} processors), got {IntraOpThreads}.");
+                $"Intra-op threads (--threads, {nameof(EncoderOptions)}.{nameof(IntraOpThreads)}) must be 0 (ONNX Runtime's default) to {MaxThreads} (4 x this machine's {Environment.ProcessorCount} processors), got {IntraOpThreads}.", nameof(IntraOpThreads));
         if (BatchSize < 1 || BatchSize > MaxBatchSize)
             throw new ArgumentException(
-                $"Batch size (--batch-size, {nameof(EncoderOptions)}.{nameof(BatchSize)}) must be 1 to {MaxBatchSize} (larger batches only add memory), got {BatchSize}.");
+                $"Batch size (--batch-size, {nameof(EncoderOptions)}.{nameof(BatchSize)}) must be 1 to {MaxBatchSize} (larger batches only add memory), got {BatchSize}.", nameof(BatchSize));
         if (!Enum.IsDefined(GraphOptimizationLevel))
             throw new ArgumentException($"{nameof(GraphOptimizationLevel)} has the undefined value {(int)GraphOptimizationLevel}.", nameof(GraphOptimizationLevel));
         if (!Enum.IsDefined(Harmonize))

@@ -12,14 +12,9 @@ namespace SSL4Eco.Cli.Tests.Hostile;
 [Collection(CliCollection.Name)]
 public sealed class ClearErrorHostileTests(CliModelFixture model) : IClassFixture<CliModelFixture>
 {
-    private static string Patch(string name) => Path.Combine(Repo.Samples, "patches", name);
+    private static string Patch(string name) => HostileInputs.Patch(name);
 
-    private string Onnx()
-    {
-        var onnx = model.Dir.File("clear-error.onnx");
-        if (!File.Exists(onnx)) Assert.Equal(0, CliHarness.Run("convert", model.Checkpoint, "-o", onnx).Exit);
-        return onnx;
-    }
+    private string Onnx() => HostileInputs.Onnx(model);
 
     /// <summary>A .npy whose header claims <paramref name="shape"/> over a few bytes of data.</summary>
     private static string NpyClaiming(TempDir dir, string name, string shape)

@@ -14,15 +14,9 @@ namespace SSL4Eco.Cli.Tests.Hostile;
 [Collection(CliCollection.Name)]
 public sealed class WrongAnswerHostileTests(CliModelFixture model) : IClassFixture<CliModelFixture>
 {
-    private static string Patch(string name) => Path.Combine(Repo.Samples, "patches", name);
+    private static string Patch(string name) => HostileInputs.Patch(name);
 
-    /// <summary>The fixture's checkpoint converted once (shared by the tests of this class).</summary>
-    private string Onnx()
-    {
-        var onnx = model.Dir.File("wrong-answer.onnx");
-        if (!File.Exists(onnx)) Assert.Equal(0, CliHarness.Run("convert", model.Checkpoint, "-o", onnx).Exit);
-        return onnx;
-    }
+    private string Onnx() => HostileInputs.Onnx(model);
 
     /// <summary>Writes variants of sample patch 0: band order and descriptions as given (descriptions "" = none), UInt16.</summary>
     private const string BandVariants = """
