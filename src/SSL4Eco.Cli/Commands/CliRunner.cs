@@ -1,4 +1,5 @@
 using SSL4Eco.Inference.Checkpoints;
+using SSL4Eco.Inference.Embedding;
 using SSL4Eco.Inference.Models;
 
 namespace SSL4Eco.Cli.Commands;
@@ -25,7 +26,7 @@ internal static class CliRunner
         }
         catch (Exception e) when (IsUserFacing(e))
         {
-            Error(e.Message);
+            Error(UserMessage(e));
             return Failure;
         }
     }
@@ -36,6 +37,41 @@ internal static class CliRunner
         or InvalidDataException or IOException or UnauthorizedAccessException or InvalidOperationException or NotSupportedException
         or FormatException || e.GetType().Namespace?.StartsWith("SSL4Eco", StringComparison.Ordinal) == true
         || e.GetType().Name == "OnnxRuntimeException";
+
+    /// <summary>
+    /// The exception's message as one line for a user: without .NET's " (Parameter 'x')" suffix and "Actual value was …"
+    /// line, and with the library's advice translated to the tool's options.
+    /// </summary>
+    internal static string UserMessage(Exception e)
+    {
+        if (e is ExecutionProviderUnavailableException x)
+        {
+            var pm = System.Text.RegularExpressions.Regex.Match(x.Message, @"native package (\S+)");
+            string package = pm.Success ? pm.Groups[1].Value : "that provider's ONNX Runtime package";
+            return $"execution provider {x.Provider} is not available in this ssl4eco build (available: {string.Join(", ", x.Available)}); " +
+                   $"use a build that carries {package} (and the provider's drivers), or pass --cpu-fallback to run on the CPU.";
+        }
+        string m = e.Message;
+        if (e is ArgumentException { ParamName: { } p })
+        {
+            m = m.Replace($" (Parameter '{p}')", "", StringComparison.Ordinal);
+            if (e is ArgumentOutOfRangeException { ActualValue: { } v })
+                m = m.Replace($"Actual value was {v}.", "", StringComparison.Ordinal);
+        }
+        m = string.Join(' ', m.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        foreach (var (library, tool) in Translations) m = m.Replace(library, tool, StringComparison.Ordinal);
+        return m;
+    }
+
+    /// <summary>Library wording that names a property where the tool has an option.</summary>
+    private static readonly (string Library, string Tool)[] Translations =
+    [
+        ("set EncoderOptions.AllowCpuFallback", "pass --cpu-fallback"),
+        ("EncoderOptions.AllowCpuFallback", "--cpu-fallback"),
+        ("PreprocessingOptions.MinimumPatchSide", "the model's minimum patch size"),
+        ("Re-convert the checkpoint, or pass the contract explicitly.", "Re-convert the checkpoint (ssl4eco convert CHECKPOINT -o MODEL.onnx)."),
+        ("; library: the contract argument)", ")"),
+    ];
 
     public static void Error(string message) => Console.Error.WriteLine("error: " + message);
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SSL4Eco.Inference.Geo.Rasters;
 using SSL4Eco.Inference.Geo.Tables;
 using SSL4Eco.Inference.Heads;
 
@@ -14,8 +15,10 @@ internal static class EmbedCommand
         var bands = new Option<string?>("--bands") { Description = "Band names of the files, in file order, when the files carry no band descriptions (e.g. B2,B3,B4,B8)." };
         var head = new Option<FileInfo?>("--head") { Description = "A trained head (JSON from 'ssl4eco probe --save-head'); its predictions are written to --predictions." };
         var predictions = new Option<FileInfo?>("--predictions") { Description = "Where to write the head's predictions [N, outputs] (.npy, .csv, .parquet)." };
+        var minValid = new Option<double>("--min-valid") { Description = "Patches with a smaller valid fraction (GDAL nodata/mask, NaN) are not embedded, as 'map' treats tiles; invalid pixels of the others are filled with the band mean.", DefaultValueFactory = _ => NoDataPolicy.Default.MinValidFraction };
+        var skipNoData = new Option<bool>("--skip-nodata") { Description = "Leave patches under --min-valid out of the output (each is named) and exit 0; without it such a patch stops the run with exit 1 and nothing is written." };
         var encoder = new EncoderCliOptions();
-        var command = new Command("embed", "Embed patch files with the encoder; each file is one patch (centre crop / upscale as the model was trained).") { files, output, bands, head, predictions };
+        var command = new Command("embed", "Embed patch files with the encoder; each file is one patch (centre crop / upscale as the model was trained).") { files, output, bands, head, predictions, minValid, skipNoData };
         encoder.AddTo(command);
         command.SetAction((parse, ct) => CliRunner.RunAsync(async token =>
         {
@@ -27,18 +30,24 @@ internal static class EmbedCommand
                 throw new ArgumentException("--head and --predictions go together.");
             var linearHead = headFile is null ? null : LinearHead.Load(headFile.FullName);
             var bandNames = parse.GetValue(bands)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            var policy = new NoDataPolicy { MinValidFraction = parse.GetValue(minValid) };
+            policy.Validate();
             using var model = await encoder.OpenAsync(parse, token).ConfigureAwait(false);
             int dim = model.Contract.EmbeddingDim;
+            var skipped = parse.GetValue(skipNoData) ? new List<ValidPatch>() : null;
             var table = PatchFolderEmbeddings.EmbedFiles(inputs.Select(f => f.FullName).ToList(), model, bandNames, model.Options.BatchSize,
-                new InlineProgress<int>(n => Console.Error.Write($"\rembedded {n}/{inputs.Length}")), token);
+                new InlineProgress<int>(n => Console.Error.Write($"\rembedded {n}/{inputs.Length}")), policy, skipped, token);
             Console.Error.WriteLine();
+            foreach (var s in skipped ?? [])
+                Console.Error.WriteLine(FormattableString.Invariant($"skipped {s.Source}: valid fraction {s.ValidFraction:0.###} < {policy.MinValidFraction:0.###} (nodata)"));
+            if (table.Rows == 0) throw new ArgumentException($"None of the {inputs.Length} patches has enough valid pixels (--min-valid {policy.MinValidFraction}); nothing was written.");
             var values = table.Values;
             await table.WriteAsync(outPath, token).ConfigureAwait(false);
-            Console.WriteLine($"wrote {outPath} ({inputs.Length} x {dim}, model {model.Contract.ModelId}, provider {model.ActiveProvider})");
+            Console.WriteLine($"wrote {outPath} ({table.Rows} x {dim}{(table.Rows < inputs.Length ? $", {inputs.Length - table.Rows} nodata patch(es) skipped" : "")}, model {model.Contract.ModelId}, provider {model.ActiveProvider})");
             if (linearHead is not null)
             {
                 if (linearHead.InputDim != dim) throw new ArgumentException($"The head takes {linearHead.InputDim}-d embeddings; the model gives {dim}.");
-                var predicted = new EmbeddingTable(table.Ids, linearHead.Predict(values, inputs.Length), linearHead.Outputs);
+                var predicted = new EmbeddingTable(table.Ids, linearHead.Predict(values, table.Rows), linearHead.Outputs);
                 await predicted.WriteAsync(predictionFile!.FullName, token).ConfigureAwait(false);
                 Console.WriteLine($"wrote {predictionFile.FullName} ({linearHead.Task}: {string.Join(",", linearHead.OutputNames)})");
             }

@@ -37,7 +37,7 @@ internal sealed class EncoderCliOptions
         {
             ExecutionProvider = parse.GetValue(Provider),
             AllowCpuFallback = parse.GetValue(CpuFallback),
-            IntraOpThreads = parse.GetValue(Threads) is > 0 and var t ? t
+            IntraOpThreads = parse.GetValue(Threads) is not 0 and var t ? t // a negative count is refused by Validate, not taken as 0
                 : concurrentCallers > 1 ? Math.Max(1, Environment.ProcessorCount / concurrentCallers) : 0,
             BatchSize = parse.GetValue(BatchSize),
             Harmonize = parse.GetValue(Harmonize),

@@ -39,10 +39,11 @@ internal static partial class MapCommand
         var head = new Option<FileInfo?>("--head") { Description = "A trained head (JSON from 'ssl4eco probe --save-head'): also write PREFIX.prediction.tif, one band per output." };
         var dtype = new Option<EmbeddingRasterType>("--dtype") { Description = "Value type of the .tif map: Float32, Float16 (half the size) or Int8 (a quarter, with a per-pixel scale in PREFIX.scale.tif).", DefaultValueFactory = _ => EmbeddingRasterType.Float32 };
         var embedConcurrency = new Option<int?>("--embed-concurrency") { Description = "Batches embedded side by side (default: 2 on CPU, each on half the cores, so reading tiles never stalls inference; 1 on GPU providers)." };
+        var tinyTiles = new Option<bool>("--allow-tiny-tiles") { Description = $"Accept a --tile under {MapRequest.MinTileSize} px (many tiles, little content each)." };
         var readers = new Option<int>("--readers") { Description = "Reader threads (each opens its own GDAL dataset).", DefaultValueFactory = _ => 1 };
         var encoder = new EncoderCliOptions();
         var command = new Command("map", "Map rasters of any size to georeferenced embeddings (tiles, bounded memory, resumable).")
-            { inputs, output, tile, stride, roi, roiCrs, bands, cloudMask, cloudValues, minValid, aggregate, dates, preview, restart, readers, head, dtype, embedConcurrency };
+            { inputs, output, tile, stride, roi, roiCrs, bands, cloudMask, cloudValues, minValid, aggregate, dates, preview, restart, readers, head, dtype, embedConcurrency, tinyTiles };
         encoder.AddTo(command);
         command.SetAction((parse, ct) => CliRunner.RunAsync(async token =>
         {
@@ -70,6 +71,7 @@ internal static partial class MapCommand
                 Outputs = outputs,
                 RasterType = parse.GetValue(dtype),
                 TileSize = parse.GetValue(tile),
+                AllowTinyTiles = parse.GetValue(tinyTiles),
                 Stride = parse.GetValue(stride),
                 RoiWindow = roiWindow,
                 Roi = roiText,

@@ -15,9 +15,10 @@ internal static class ProbeCommand
 {
     public static Command Create()
     {
-        var embeddings = new Option<FileInfo[]>("--embeddings", "-e") { Description = "Embedding tables (.npy [N, D], .csv, .parquet from 'ssl4eco embed' or 'map'); several are compared in one report.", AllowMultipleArgumentsPerToken = true };
+        var embeddings = new Option<FileInfo[]>("--embeddings", "-e") { Description = "Embedding tables (.npy [N, D] from 'embed' or [rows, cols, D] from 'map' with ids r{row}_c{col}, .csv, .parquet); several are compared in one report.", AllowMultipleArgumentsPerToken = true };
         var patches = new Option<DirectoryInfo?>("--patches") { Description = "A folder of patch rasters (ids = file names) embedded with --model once and cached by content hash; compared with any --embeddings." };
-        var labels = new Option<FileInfo>("--labels", "-y") { Description = "Labels: .npy, or .csv with an id column (rows matched to the embeddings' ids when both have them).", Required = true };
+        var labels = new Option<FileInfo>("--labels", "-y") { Description = "Labels: .npy (rows in embedding order), or .csv with an id column (matched to the embeddings' ids when both have them; every id must match unless --allow-missing-labels).", Required = true };
+        var allowMissing = new Option<bool>("--allow-missing-labels") { Description = "Evaluate only the ids that the labels and every embedding table share (says how many rows were dropped), instead of refusing a partial match." };
         var task = new Option<TaskType>("--task") { Description = "Classification | MultiLabel | Regression | Distribution.", Required = true };
         var method = new Option<ProbeMethod>("--method") { Description = "Linear (AdamW probe), Knn (cosine, softmax(sim/0.07)) or Ridge (closed form, regression).", DefaultValueFactory = _ => ProbeMethod.Linear };
         var k = new Option<int>("--k") { Description = "Neighbours for k-NN.", DefaultValueFactory = _ => 20 };
@@ -28,7 +29,7 @@ internal static class ProbeCommand
         var report = new Option<FileInfo?>("--report") { Description = "Report path (.json); a .md and PNG plots are written beside it." };
         var saveHead = new Option<FileInfo?>("--save-head") { Description = "Train the head on all rows of the first embedding file and save it (JSON) for 'embed'/'map' or the library." };
         var command = new Command("probe", "Evaluate frozen embeddings with the paper's protocol (linear probe, k-NN or ridge; K folds; mean ± std).")
-            { embeddings, patches, labels, task, method, k, folds, seed, idColumn, split, report, saveHead };
+            { embeddings, patches, labels, allowMissing, task, method, k, folds, seed, idColumn, split, report, saveHead };
         var encoder = new EncoderCliOptions();
         encoder.AddTo(command);
         command.SetAction((parse, ct) => CliRunner.RunAsync(async token =>
@@ -45,14 +46,18 @@ internal static class ProbeCommand
                 using var cache = new WeightsCache();
                 var table = await PatchFolderEmbeddings.GetOrComputeAsync(folder.FullName, model, Path.Combine(cache.CacheDirectory, "embeddings"),
                     progress: new InlineProgress<int>(n => Console.Error.Write($"\rembedded {n} patches")), cancellationToken: token).ConfigureAwait(false);
-                sets.Add(new EmbeddingSet(model.Contract.ModelId, table.Values, table.Dimension, MatchingIds(table, labelSet)));
+                sets.Add(new EmbeddingSet(model.Contract.ModelId, table.Values, table.Dimension, SampleIds(table)));
             }
             foreach (var f in parse.GetValue(embeddings) ?? [])
             {
                 var table = await EmbeddingTable.ReadAsync(f.FullName, token).ConfigureAwait(false);
-                sets.Add(new EmbeddingSet(Path.GetFileNameWithoutExtension(f.Name), table.Values, table.Dimension, MatchingIds(table, labelSet)));
+                sets.Add(new EmbeddingSet(Path.GetFileNameWithoutExtension(f.Name), table.Values, table.Dimension, SampleIds(table)));
             }
             if (sets.Count == 0) throw new ArgumentException("Give --embeddings and/or --patches.");
+            bool allow = parse.GetValue(allowMissing);
+            var match = LabelMatcher.Match(sets, labelSet, allow);
+            if (match.Dropped)
+                Console.Error.WriteLine($"warning: --allow-missing-labels: evaluating {match.Labels.Count} shared ids; dropped {match.LabelsWithoutEmbedding} label(s) without an embedding and {match.RowsWithoutLabel} embedding row(s) without a label.");
             var options = new ProbeEvaluationOptions
             {
                 Method = parse.GetValue(method),
@@ -60,6 +65,7 @@ internal static class ProbeCommand
                 Seed = parse.GetValue(seed),
                 KnnK = parse.GetValue(k),
                 Split = parse.GetValue(split) is { } splitFile ? ReadSplit(splitFile.FullName) : null,
+                AllowMissingLabels = allow,
             };
             var result = ProbeEvaluation.Run(sets, labelSet, options, new InlineProgress<string>(m => Console.Error.WriteLine(m)), token);
             Console.WriteLine(result.ToMarkdown());
@@ -72,12 +78,12 @@ internal static class ProbeCommand
             }
             if (parse.GetValue(saveHead) is { } h)
             {
-                var first = sets[0].AlignTo(labelSet.Ids);
-                var targets = labelSet.Values.Span;
-                int outputs = labelSet.Outputs;
+                var first = match.Embeddings[0];
+                var targets = match.Labels.Values.Span;
+                int outputs = match.Labels.Outputs;
                 LinearHead head = options.Method == ProbeMethod.Ridge
-                    ? RidgeRegression.Fit(first.Data.Span, first.Dim, targets, outputs, options.RidgeAlpha, labelSet.OutputNames, token)
-                    : new LinearProbeTrainer(options.Probe).Fit(first.Data.Span, first.Dim, targets, outputs, labelSet.OutputNames, cancellationToken: token);
+                    ? RidgeRegression.Fit(first.Data.Span, first.Dim, targets, outputs, options.RidgeAlpha, match.Labels.OutputNames, token)
+                    : new LinearProbeTrainer(options.Probe).Fit(first.Data.Span, first.Dim, targets, outputs, match.Labels.OutputNames, cancellationToken: token);
                 head.Save(h.FullName);
                 Console.WriteLine($"wrote head {h.FullName} ({head.Task}, {head.Outputs} outputs, trained on {first.Count} rows of {first.Name})");
             }
@@ -96,9 +102,8 @@ internal static class ProbeCommand
     }
 
     /// <summary>
-    /// The table's ids when every label id is among them (rows are then matched by id in <see cref="EmbeddingSet.AlignTo"/>),
-    /// else null (rows are taken in order; .npy tables only have row numbers).
+    /// The table's ids when they name samples (rows are then matched to label ids by <see cref="LabelMatcher"/>, never by
+    /// position), else null: an [N, D] .npy only has row numbers, so its rows are matched in order.
     /// </summary>
-    private static IReadOnlyList<string>? MatchingIds(EmbeddingTable table, LabelSet labels) =>
-        labels.Ids is { } wanted && wanted.All(new HashSet<string>(table.Ids, StringComparer.Ordinal).Contains) ? table.Ids : null;
+    private static IReadOnlyList<string>? SampleIds(EmbeddingTable table) => table.IdsAreRowNumbers ? null : table.Ids;
 }

@@ -36,7 +36,7 @@ internal static class SearchCommand
                 using var model = await encoder.OpenAsync(parse, token).ConfigureAwait(false);
                 if (model.Contract.EmbeddingDim != table.Dimension)
                     throw new ArgumentException($"The model embeds to {model.Contract.EmbeddingDim} dims but the index holds {table.Dimension}.");
-                hits = idx.Search(model.Embed(PatchReader.Read(q)), k);
+                hits = idx.Search(model.Embed(QueryPatch.Read(q, model)), k);
             }
             else throw new ArgumentException($"Query '{q}' is neither an id of the index, 'row:N', nor an existing patch file.");
             Console.WriteLine("rank\tsimilarity\tid");

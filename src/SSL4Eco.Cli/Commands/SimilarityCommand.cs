@@ -28,7 +28,7 @@ internal static class SimilarityCommand
             else if (File.Exists(q))
             {
                 using var model = await encoder.OpenAsync(parse, token).ConfigureAwait(false);
-                vector = model.Embed(PatchReader.Read(q));
+                vector = model.Embed(QueryPatch.Read(q, model));
             }
             else throw new ArgumentException($"Query '{q}' is neither 'ROW,COL' nor an existing patch file.");
             var outPath = parse.GetValue(output)!.FullName;

@@ -21,6 +21,10 @@ internal sealed class EmbeddingRasterReader : IDisposable
         _ds = GdalDataset.Open(path);
         try
         {
+            // Only a raster that 'map' wrote is an embedding map: a scene's bands are not embedding dimensions.
+            if (_ds.GetMetadataItem(CogMapWriter.RasterTypeKey) is null)
+                throw new InvalidDataException(
+                    $"'{path}' is not an embedding map: it lacks the {CogMapWriter.RasterTypeKey} metadata that 'ssl4eco map' writes (it has {_ds.BandCount} band(s) of {_ds.Band(1).DataType}); make an embedding map from it with 'ssl4eco map' first.");
             _noData = _ds.Band(1).NoData;
             if (_ds.GetMetadataItem(CogMapWriter.RasterTypeKey) == "int8")
             {

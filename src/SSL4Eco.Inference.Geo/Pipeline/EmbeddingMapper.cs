@@ -53,7 +53,7 @@ public static class EmbeddingMapper
         string[] bandNames;
         DateOnly? date;
         bool harmonized;
-        using (var probe = new TileReader(request))
+        using (var probe = new TileReader(request, model.Contract.Bands))
         {
             bandNames = [.. probe.BandNames];
             date = probe.Date;
@@ -77,10 +77,20 @@ public static class EmbeddingMapper
             grid = TileGrid.For(ds, tileSize, request.Stride, request.RoiWindow, roi);
         }
         var tiles = grid.Tiles().ToList();
+        if (tiles.Count == 0)
+        {
+            var t = grid.Transform;
+            double x1 = t.OriginX + grid.RasterWidth * t.PixelWidth, y1 = t.OriginY + grid.RasterHeight * t.PixelHeight;
+            throw new ArgumentException(FormattableString.Invariant(
+                $"The ROI does not overlap '{request.InputPath}' ({grid.RasterWidth} x {grid.RasterHeight} pixels; extent x {Math.Min(t.OriginX, x1):0.###} to {Math.Max(t.OriginX, x1):0.###}, y {Math.Min(t.OriginY, y1):0.###} to {Math.Max(t.OriginY, y1):0.###} in the raster CRS); give an ROI inside it."));
+        }
         if (request.CloudMaskPath is not null) CloudMask.EnsureCovers(request.CloudMaskPath, request.InputPath, tiles);
         if (grid.Coverage.Width < grid.RasterWidth || grid.Coverage.Height < grid.RasterHeight)
             logger.LogInformation("The tiles cover {Width} x {Height} of the {RasterWidth} x {RasterHeight} pixels: the last columns/rows, less than one stride, are left out (a stride dividing size - tile covers all).",
                 grid.Coverage.Width, grid.Coverage.Height, grid.RasterWidth, grid.RasterHeight);
+        if (tiles.Count > MapRequest.ManyTiles)
+            logger.LogWarning("{Tiles} tiles of {Tile} px (stride {Stride}) to embed: this takes long; a larger --tile/--stride or an --roi makes fewer.",
+                tiles.Count, grid.TileSize, grid.Stride);
         int tileCount = grid.Rows * grid.Columns;
         var fingerprint = MapState.Fingerprint(new
         {

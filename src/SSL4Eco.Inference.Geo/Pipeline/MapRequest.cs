@@ -123,17 +123,36 @@ public sealed record MapRequest
     /// <summary>Value written for nodata tiles (default −9999).</summary>
     public float NoDataValue { get; init; } = -9999f;
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    /// <summary>Smallest <see cref="TileSize"/> accepted unless <see cref="AllowTinyTiles"/>.</summary>
+    public const int MinTileSize = 16;
+
+    /// <summary>Largest <see cref="TileSize"/> and <see cref="Stride"/> accepted.</summary>
+    public const int MaxTileSize = 8192;
+
+    /// <summary>Above this many tiles the mapper logs a warning (the run takes long).</summary>
+    public const int ManyTiles = 100_000;
+
+    /// <summary>Accept a <see cref="TileSize"/> under <see cref="MinTileSize"/>. Default false.</summary>
+    public bool AllowTinyTiles { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option (and the tool's option for it).</summary>
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(InputPath)) throw new ArgumentException("MapRequest.InputPath is empty.");
         if (string.IsNullOrWhiteSpace(OutputPrefix)) throw new ArgumentException("MapRequest.OutputPrefix is empty.");
-        if (TileSize is <= 0) throw new ArgumentException($"MapRequest.TileSize must be positive, got {TileSize}.");
-        if (Stride is <= 0) throw new ArgumentException($"MapRequest.Stride must be positive, got {Stride}.");
-        if (!(MinValidFraction >= 0 && MinValidFraction <= 1)) throw new ArgumentException($"MapRequest.MinValidFraction must be in [0, 1], got {MinValidFraction}.");
-        if (BatchSize <= 0) throw new ArgumentException($"MapRequest.BatchSize must be positive, got {BatchSize}.");
-        if (ReaderCount <= 0) throw new ArgumentException($"MapRequest.ReaderCount must be positive, got {ReaderCount}.");
-        if (EmbedConcurrency <= 0) throw new ArgumentException($"MapRequest.EmbedConcurrency must be positive, got {EmbedConcurrency}.");
+        if (TileSize is { } tile && (tile < MinTileSize || tile > MaxTileSize) && !(AllowTinyTiles && tile > 0 && tile <= MaxTileSize))
+            throw new ArgumentException($"Tile size (--tile, MapRequest.TileSize) must be {MinTileSize} to {MaxTileSize} pixels, got {tile}" +
+                (tile is > 0 and < MinTileSize ? $"; tiles under {MinTileSize} px hold too little for the model and make a very large number of tiles (allow them with --allow-tiny-tiles, MapRequest.AllowTinyTiles)." : "."));
+        if (Stride is { } stride && (stride <= 0 || stride > MaxTileSize))
+            throw new ArgumentException($"Stride (--stride, MapRequest.Stride) must be 1 to {MaxTileSize} pixels, got {stride}.");
+        if (!(MinValidFraction >= 0 && MinValidFraction <= 1)) throw new ArgumentException($"Minimum valid fraction (--min-valid, MapRequest.MinValidFraction) must be in [0, 1], got {MinValidFraction}.");
+        if (BatchSize <= 0 || BatchSize > Inference.Embedding.EncoderOptions.MaxBatchSize)
+            throw new ArgumentException($"Batch size (--batch-size, MapRequest.BatchSize) must be 1 to {Inference.Embedding.EncoderOptions.MaxBatchSize}, got {BatchSize}.");
+        int maxThreads = Inference.Embedding.EncoderOptions.MaxThreads;
+        if (ReaderCount <= 0 || ReaderCount > maxThreads)
+            throw new ArgumentException($"Readers (--readers, MapRequest.ReaderCount) must be 1 to {maxThreads} (4 x this machine's {Environment.ProcessorCount} processors), got {ReaderCount}.");
+        if (EmbedConcurrency <= 0 || EmbedConcurrency > maxThreads)
+            throw new ArgumentException($"Embed concurrency (--embed-concurrency, MapRequest.EmbedConcurrency) must be 1 to {maxThreads} (4 x this machine's {Environment.ProcessorCount} processors), got {EmbedConcurrency}.");
         if (QueueCapacity <= 0) throw new ArgumentException($"MapRequest.QueueCapacity must be positive, got {QueueCapacity}.");
         if (!Enum.IsDefined(RasterType)) throw new ArgumentException($"MapRequest.RasterType {(int)RasterType} is not a known encoding.");
         if (RasterType == EmbeddingRasterType.Float16 && Math.Abs(NoDataValue) > 65504f)

@@ -19,14 +19,12 @@ internal sealed class TileReader : IDisposable
     private readonly MapRequest _request;
     private readonly string[] _names;
     private readonly int[] _bands;
-    private readonly bool[] _checkMask;
-    private readonly bool[] _checkFinite;
+    private readonly Rasters.PixelValidity _validity;
+    private readonly Rasters.NoDataPolicy _policy;
     private readonly bool _harmonize;
-    private readonly bool _perDatasetMask;
     private readonly DateOnly? _date;
     private readonly System.Collections.Concurrent.ConcurrentBag<float[]>? _pool;
     private bool[] _valid = [];
-    private byte[] _mask = [];
 
     /// <summary>A tile-data array of exactly <paramref name="length"/> values, reused from the pool when one is free.</summary>
     private float[] RentData(int length)
@@ -38,7 +36,8 @@ internal sealed class TileReader : IDisposable
     }
 
     /// <param name="request">The map request.</param>
-    /// <param name="neededBands">Contract bands of the model; only these (and B4/B8 for a derived NDVI) are read. Null reads all.</param>
+    /// <param name="neededBands">Contract bands of the model; only these (and B4/B8 for a derived NDVI) are read, each found
+    /// exactly once by name. Null reads every described band.</param>
     /// <param name="dataPool">Tile-data arrays handed back after embedding (1.8 MB each at 9 × 224², so reuse spares the large-object heap).</param>
     public TileReader(MapRequest request, IReadOnlyList<string>? neededBands = null, System.Collections.Concurrent.ConcurrentBag<float[]>? dataPool = null)
     {
@@ -47,18 +46,10 @@ internal sealed class TileReader : IDisposable
         _ds = GdalDataset.Open(request.InputPath);
         try
         {
-            (_names, _bands) = Rasters.PatchReader.ResolveBands(_ds, request.InputBands);
-            if (neededBands is not null)
-            {
-                var keep = BandName.Needed(neededBands, _names).ToHashSet();
-                var idx = Enumerable.Range(0, _names.Length).Where(i => keep.Contains(_names[i])).ToArray();
-                if (idx.Length > 0) (_names, _bands) = (idx.Select(i => _names[i]).ToArray(), idx.Select(i => _bands[i]).ToArray());
-            }
-            _checkMask = _bands.Select(b => (_ds.Band(b).MaskFlags & GdalMaskFlags.AllValid) == 0).ToArray();
-            // Integer bands cannot hold NaN/Inf, so only floating-point bands get the finiteness pass.
-            _checkFinite = _bands.Select(b => _ds.Band(b).DataType is not (GdalDataType.Byte or GdalDataType.UInt16 or GdalDataType.Int16
-                or GdalDataType.UInt32 or GdalDataType.Int32 or GdalDataType.UInt64 or GdalDataType.Int64)).ToArray();
-            _perDatasetMask = _bands.All(b => (_ds.Band(b).MaskFlags & GdalMaskFlags.PerDataset) != 0);
+            // Only the needed bands, each found exactly once by name (a duplicated or undescribed needed band is refused).
+            (_names, _bands) = Rasters.PatchReader.ResolveBands(_ds, request.InputBands, neededBands);
+            _validity = new Rasters.PixelValidity(_ds, _bands);
+            _policy = new Rasters.NoDataPolicy { MinValidFraction = request.MinValidFraction };
             // The request decides; the baseline is not passed on, so an encoder at Auto leaves map tiles as the request left them.
             _harmonize = Harmonization.Applies(request.Harmonize, Rasters.PatchReader.ReadBaseline(_ds));
             _date = request.Date ?? Rasters.PatchReader.ReadDate(_ds);
@@ -82,41 +73,16 @@ internal sealed class TileReader : IDisposable
         int plane = w.Width * w.Height;
         var data = RentData(_bands.Length * plane);
         _ds.Read(w, data, _bands);
-        if (_valid.Length != plane) { _valid = new bool[plane]; _mask = new byte[plane]; }
+        if (_valid.Length != plane) _valid = new bool[plane];
         var valid = _valid;
-        var mask = _mask;
         Array.Fill(valid, true);
-        bool sharedMaskRead = false;
-        for (int b = 0; b < _bands.Length; b++)
-        {
-            var values = data.AsSpan(b * plane, plane);
-            if (_checkFinite[b])
-                for (int i = 0; i < plane; i++) if (!float.IsFinite(values[i])) valid[i] = false;
-            if (!_checkMask[b]) continue;
-            if (_perDatasetMask)
-            {
-                if (sharedMaskRead) continue;
-                sharedMaskRead = true;
-            }
-            _ds.Band(_bands[b]).MaskBand.Read(w, mask);
-            for (int i = 0; i < plane; i++) if (mask[i] == 0) valid[i] = false;
-        }
+        _validity.Mark(w, data, valid);
         if (_cloud is not null) ApplyCloudMask(w, valid);
-        int nValid = plane - System.MemoryExtensions.Count(valid.AsSpan(), false);
-        double fraction = (double)nValid / plane;
-        if (nValid == 0 || fraction < _request.MinValidFraction) return new TileRead(tile, index, null, fraction);
+        double fraction = Rasters.PixelValidity.Fraction(valid);
+        if (!_policy.Accepts(fraction)) return new TileRead(tile, index, null, fraction);
+        Rasters.PixelValidity.Fill(data.AsSpan(0, _bands.Length * plane), _bands.Length, valid);
         for (int b = 0; b < _bands.Length; b++)
-        {
-            var values = data.AsSpan(b * plane, plane);
-            if (nValid < plane)
-            {
-                double sum = 0;
-                for (int i = 0; i < plane; i++) if (valid[i]) sum += values[i];
-                float mean = (float)(sum / nValid);
-                for (int i = 0; i < plane; i++) if (!valid[i]) values[i] = mean;
-            }
-            if (_harmonize && Harmonization.AppliesToBand(_names[b])) Harmonization.Apply(values, values);
-        }
+            if (_harmonize && Harmonization.AppliesToBand(_names[b])) Harmonization.Apply(data.AsSpan(b * plane, plane), data.AsSpan(b * plane, plane));
         return new TileRead(tile, index, new Patch(_names, w.Height, w.Width, data) { Date = _date, Harmonized = _harmonize }, fraction);
     }
 

@@ -29,10 +29,8 @@ public static class MapPreview
         using var input = GdalDataset.Open(inputPath);
         double scale = Math.Min(1.0, (double)maxSize / Math.Max(input.Width, input.Height));
         int w = Math.Max(1, (int)Math.Round(input.Width * scale)), h = Math.Max(1, (int)Math.Round(input.Height * scale));
-        var (names, idx) = Rasters.PatchReader.ResolveBands(input, inputBands);
-        int Find(string b) => Array.FindIndex(names, n => string.Equals(n, b, StringComparison.OrdinalIgnoreCase)) is int i and >= 0
-            ? idx[i] : throw new ArgumentException($"'{inputPath}' has no band {b} for the true-colour preview; its bands are {string.Join(", ", names)}.");
-        int[] rgbBands = [Find("B4"), Find("B3"), Find("B2")];
+        // B4, B3, B2 in that order, each found exactly once by name (the resolver refuses a missing or duplicated one).
+        var (_, rgbBands) = Rasters.PatchReader.ResolveBands(input, inputBands, ["B4", "B3", "B2"]);
         var rgb = new float[3 * w * h];
         input.Read(new PixelWindow(0, 0, input.Width, input.Height), rgb, rgbBands, w, h, GdalResampling.Average);
         var left = ToRgb(rgb, w * h, null);

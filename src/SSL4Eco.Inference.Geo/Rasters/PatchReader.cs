@@ -11,10 +11,13 @@ namespace SSL4Eco.Inference.Geo.Rasters;
 /// Stateless and thread-safe: every call opens its own dataset.
 /// Band naming, in order of precedence:
 /// <list type="number">
-/// <item>every band has a distinct description (e.g. "B4"): those names; if <c>bands</c> is also given, those bands are
-/// selected by name (case-insensitive), in that order;</item>
-/// <item>else <c>bands</c> names the file's bands in file order (its count must equal the band count);</item>
-/// <item>else a 13-band file is SSL4Eco's layout <see cref="Ssl4EcoLayout"/>;</item>
+/// <item>every band has a distinct description (e.g. "B4") and <c>bands</c> names some of them: those bands, selected by
+/// name (<see cref="BandName.Canonical"/>), in that order;</item>
+/// <item>else <c>bands</c>, when given, names the file's bands in file order (its count must equal the band count);</item>
+/// <item>else, when any band has a description, every description is used: a band the model needs must be named by exactly
+/// one band (a duplicated or empty description is never guessed from position), else an <see cref="ArgumentException"/>
+/// names the missing and ambiguous bands;</item>
+/// <item>else (no band has a description) a 13-band file is SSL4Eco's layout <see cref="Ssl4EcoLayout"/>;</item>
 /// <item>else an <see cref="ArgumentException"/> says how to name the bands.</item>
 /// </list>
 /// The acquisition date comes from metadata <c>DATE</c>, <c>ACQUISITION_DATE</c>, <c>DATATAKE_1_DATATAKE_SENSING_START</c>
@@ -25,48 +28,127 @@ public static class PatchReader
     /// <summary>Band order of SSL4Eco's 13-band training files.</summary>
     public static IReadOnlyList<string> Ssl4EcoLayout { get; } = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B11", "B12", "NDVI"];
 
+    /// <summary>Most values (bands × pixels) one patch file may hold: 2^28 float32, 1 GiB.</summary>
+    public const long MaxPatchValues = 1L << 28;
+
     /// <summary>Reads <paramref name="path"/>; see the type remarks for band naming.</summary>
+    /// <param name="path">The raster file.</param>
+    /// <param name="bands">Band names in file order for files without (usable) band descriptions, or, for a file whose bands
+    /// all have distinct descriptions, the bands to select by name.</param>
+    /// <param name="modelBands">The model's contract bands: when given, each must be found exactly once (NDVI may instead be
+    /// derived from B4 and B8), else an <see cref="ArgumentException"/> names the missing or ambiguous bands.</param>
     /// <exception cref="GdalException">GDAL cannot open or read the file.</exception>
-    /// <exception cref="ArgumentException">The bands cannot be named (wrong count, unknown name).</exception>
-    public static Patch Read(string path, IReadOnlyList<string>? bands = null)
+    /// <exception cref="ArgumentException">The bands cannot be named (wrong count, unknown, duplicated or undescribed name).</exception>
+    public static Patch Read(string path, IReadOnlyList<string>? bands = null, IReadOnlyList<string>? modelBands = null)
     {
         using var ds = GdalDataset.Open(path);
-        var (names, indexes) = ResolveBands(ds, bands);
-        int w = ds.Width, h = ds.Height;
-        var data = new float[(long)indexes.Length * w * h];
-        ds.Read(new PixelWindow(0, 0, w, h), data, indexes);
-        return new Patch(names, h, w, data) { Date = ReadDate(ds), ProcessingBaseline = ReadBaseline(ds) };
+        return ReadAll(ds, bands, modelBands).Patch;
     }
 
-    /// <summary>Names the bands of an open dataset; returns the names and the matching 1-based band indexes.</summary>
-    internal static (string[] Names, int[] Indexes) ResolveBands(GdalDataset ds, IReadOnlyList<string>? bands)
+    /// <summary>
+    /// Reads <paramref name="path"/> under <paramref name="noData"/>, the nodata policy <c>map</c> applies to its tiles:
+    /// invalid pixels (GDAL mask/nodata, NaN/∞) are filled with the band mean, and a patch whose valid fraction the policy
+    /// refuses comes back without data. See <see cref="Read"/> for band naming.
+    /// </summary>
+    /// <exception cref="GdalException">GDAL cannot open or read the file.</exception>
+    /// <exception cref="ArgumentException">The bands cannot be named, or the file is too large for one patch.</exception>
+    public static ValidPatch ReadValid(string path, NoDataPolicy noData, IReadOnlyList<string>? bands = null, IReadOnlyList<string>? modelBands = null)
+    {
+        ArgumentNullException.ThrowIfNull(noData);
+        noData.Validate();
+        using var ds = GdalDataset.Open(path);
+        var (patch, indexes) = ReadAll(ds, bands, modelBands);
+        var valid = new bool[patch.Height * patch.Width];
+        Array.Fill(valid, true);
+        new PixelValidity(ds, indexes).Mark(new PixelWindow(0, 0, patch.Width, patch.Height), patch.Data, valid);
+        double fraction = PixelValidity.Fraction(valid);
+        if (!noData.Accepts(fraction)) return new ValidPatch(null, fraction);
+        PixelValidity.Fill(patch.Data, indexes.Length, valid);
+        return new ValidPatch(patch, fraction);
+    }
+
+    private static (Patch Patch, int[] Indexes) ReadAll(GdalDataset ds, IReadOnlyList<string>? bands, IReadOnlyList<string>? modelBands)
+    {
+        var (names, indexes) = ResolveBands(ds, bands, modelBands);
+        int w = ds.Width, h = ds.Height;
+        long values = (long)indexes.Length * w * h;
+        if (values > MaxPatchValues)
+            throw new ArgumentException(FormattableString.Invariant(
+                $"'{ds.Path}' is {w} x {h} pixels x {indexes.Length} bands = {values:N0} values; one patch file holds at most {MaxPatchValues:N0} (1 GiB of float32). Cut patches (e.g. gdal_translate -srcwin) or map the whole scene in tiles (ssl4eco map)."));
+        var data = new float[values];
+        ds.Read(new PixelWindow(0, 0, w, h), data, indexes);
+        return (new Patch(names, h, w, data) { Date = ReadDate(ds), ProcessingBaseline = ReadBaseline(ds) }, indexes);
+    }
+
+    /// <summary>
+    /// Names the bands of an open dataset; returns the names and the matching 1-based band indexes. With
+    /// <paramref name="needed"/> (bands the caller will use, e.g. a model's contract bands), only those bands are returned
+    /// and each must be found exactly once.
+    /// </summary>
+    internal static (string[] Names, int[] Indexes) ResolveBands(GdalDataset ds, IReadOnlyList<string>? bands, IReadOnlyList<string>? needed = null)
     {
         int n = ds.BandCount;
         var descriptions = Enumerable.Range(1, n).Select(i => ds.Band(i).Description.Trim()).ToArray();
-        bool described = descriptions.All(d => d.Length > 0)
-                         && descriptions.Distinct(StringComparer.OrdinalIgnoreCase).Count() == n;
-        if (described)
-        {
-            if (bands is null) return (descriptions, Enumerable.Range(1, n).ToArray());
-            var idx = bands.Select(b =>
-            {
-                int i = Array.FindIndex(descriptions, d => string.Equals(d, b, StringComparison.OrdinalIgnoreCase));
-                if (i < 0) throw new ArgumentException($"Band '{b}' is not in '{ds.Path}'; its bands are {string.Join(", ", descriptions)}.");
-                return i + 1;
-            }).ToArray();
-            return (idx.Select(i => descriptions[i - 1]).ToArray(), idx);
-        }
+        var canonical = descriptions.Select(d => d.Length == 0 ? "" : BandName.Canonical(d)).ToArray();
+        bool allDistinct = canonical.All(c => c.Length > 0) && canonical.Distinct(StringComparer.Ordinal).Count() == n;
+        string[] names;
+        List<string>? select = null;
         if (bands is not null)
         {
-            if (bands.Count != n)
-                throw new ArgumentException($"'{ds.Path}' has {n} bands without descriptions, but {bands.Count} band names were given ({string.Join(", ", bands)}); give one name per band in file order.");
-            return (bands.ToArray(), Enumerable.Range(1, n).ToArray());
+            var asked = bands.Select(BandName.Canonical).ToList();
+            if (allDistinct && (asked.All(canonical.Contains) || bands.Count != n)) (names, select) = (descriptions, asked);
+            else if (bands.Count != n)
+                throw new ArgumentException($"'{ds.Path}' has {n} bands ({Describe(descriptions)}) but {bands.Count} band names were given ({string.Join(", ", bands)}); give one name per band in file order.");
+            else names = bands.ToArray(); // the user's names in file order override missing, duplicated or other descriptions
         }
-        if (n == Ssl4EcoLayout.Count) return (Ssl4EcoLayout.ToArray(), Enumerable.Range(1, n).ToArray());
-        throw new ArgumentException(
-            $"'{ds.Path}' has {n} bands without descriptions; cannot tell which Sentinel-2 bands they are. " +
-            $"Set band descriptions (e.g. gdal_edit.py / gdal_translate), pass the band names in file order, or use SSL4Eco's 13-band layout ({string.Join(",", Ssl4EcoLayout)}).");
+        else if (descriptions.All(d => d.Length == 0))
+        {
+            if (n != Ssl4EcoLayout.Count)
+                throw new ArgumentException(
+                    $"'{ds.Path}' has {n} bands without descriptions; cannot tell which Sentinel-2 bands they are. " +
+                    $"Set band descriptions (e.g. gdal_edit.py / gdal_translate) or give the band names in file order (ssl4eco: --bands); only a 13-band file is read as SSL4Eco's layout ({string.Join(",", Ssl4EcoLayout)}).");
+            names = Ssl4EcoLayout.ToArray();
+        }
+        else names = descriptions;
+        var wanted = select ?? (needed is null ? null : Wanted(needed, names));
+        if (wanted is null)
+        {
+            // Every described band; a caller that uses a duplicated name is refused by the preprocessor, an undescribed band is left out.
+            var keep = Enumerable.Range(0, n).Where(i => names[i].Length > 0).ToArray();
+            return (keep.Select(i => names[i]).ToArray(), keep.Select(i => i + 1).ToArray());
+        }
+        var problems = new List<string>();
+        var idx = new List<int>();
+        foreach (var w in wanted)
+        {
+            var hits = Enumerable.Range(0, n).Where(i => names[i].Length > 0 && BandName.Canonical(names[i]) == w).ToArray();
+            if (hits.Length == 1) idx.Add(hits[0]);
+            else if (hits.Length == 0) problems.Add($"{w} is missing");
+            else problems.Add($"{w} is named by bands {string.Join(" and ", hits.Select(i => i + 1))}");
+        }
+        if (problems.Count > 0)
+        {
+            var empty = Enumerable.Range(0, n).Where(i => names[i].Length == 0).Select(i => (i + 1).ToString(CultureInfo.InvariantCulture)).ToArray();
+            throw new ArgumentException(
+                $"'{ds.Path}': cannot find the needed bands unambiguously ({string.Join("; ", problems)}); its bands are {Describe(names)}" +
+                (empty.Length > 0 ? $" (band {string.Join(", ", empty)} without description)" : "") +
+                ". Set distinct band descriptions (e.g. gdal_edit.py / gdal_translate) or give every band's name in file order (ssl4eco: --bands).");
+        }
+        return (idx.Select(i => names[i]).ToArray(), idx.Select(i => i + 1).ToArray());
     }
+
+    /// <summary>The canonical bands to read for <paramref name="needed"/>: NDVI becomes B4 and B8 when no band is named NDVI.</summary>
+    private static List<string> Wanted(IReadOnlyList<string> needed, string[] names)
+    {
+        bool hasNdvi = names.Any(x => x.Length > 0 && BandName.Canonical(x) == BandName.Ndvi);
+        var wanted = new List<string>();
+        foreach (var b in needed.Select(BandName.Canonical))
+            if (b == BandName.Ndvi && !hasNdvi) wanted.AddRange(["B4", "B8"]);
+            else wanted.Add(b);
+        return wanted.Distinct().ToList();
+    }
+
+    private static string Describe(string[] names) => "[" + string.Join(", ", names.Select(x => x.Length == 0 ? "(none)" : x)) + "]";
 
     internal static DateOnly? ReadDate(GdalDataset ds)
     {
@@ -84,4 +166,14 @@ public static class PatchReader
         var v = ds.GetMetadataItem("PROCESSING_BASELINE");
         return v is not null && double.TryParse(v.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double b) ? b : null;
     }
+}
+
+/// <summary>A patch read under a <see cref="NoDataPolicy"/>: its data (null when the policy refuses it) and valid fraction.</summary>
+/// <param name="Patch">The patch with invalid pixels filled, or null when too few pixels are valid.</param>
+/// <param name="ValidFraction">Fraction of valid pixels in [0, 1].</param>
+/// <remarks>Immutable; thread-safe.</remarks>
+public sealed record ValidPatch(Patch? Patch, double ValidFraction)
+{
+    /// <summary>The file read, when the caller recorded it.</summary>
+    public string? Source { get; init; }
 }

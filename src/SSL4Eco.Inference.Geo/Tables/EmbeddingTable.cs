@@ -16,6 +16,12 @@ namespace SSL4Eco.Inference.Geo.Tables;
 /// <remarks>Immutable after construction; thread-safe for reading.</remarks>
 public sealed class EmbeddingTable
 {
+    /// <summary>
+    /// True when <see cref="Ids"/> are only row numbers (a <c>[rows, dims]</c> .npy, or a table without id column): such ids
+    /// name no sample, so rows can be matched to labels by order only.
+    /// </summary>
+    public bool IdsAreRowNumbers { get; init; }
+
     /// <summary>Creates a table; throws when the sizes disagree or a value is not finite.</summary>
     public EmbeddingTable(IReadOnlyList<string> ids, float[] values, int dimension)
     {
@@ -104,8 +110,14 @@ public sealed class EmbeddingTable
             case ".npy":
             {
                 var (data, shape) = NpyFile.ReadSingle(path);
-                if (shape.Length != 2) throw new InvalidDataException($"'{path}' holds a {shape.Length}-d array; embeddings must be [rows, dims].");
-                table = new EmbeddingTable(Enumerable.Range(0, shape[0]).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray(), data, Math.Max(1, shape[1]));
+                if (shape.Length == 3)
+                {
+                    table = FromMapNpy(path, data, shape);
+                    break;
+                }
+                if (shape.Length != 2) throw new InvalidDataException($"'{path}' holds a {shape.Length}-d array; embeddings must be [rows, dims] (ssl4eco embed) or [rows, cols, dims] (ssl4eco map).");
+                table = new EmbeddingTable(Enumerable.Range(0, shape[0]).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray(), data, Math.Max(1, shape[1]))
+                    { IdsAreRowNumbers = true };
                 break;
             }
             case ".csv":
@@ -205,6 +217,38 @@ public sealed class EmbeddingTable
             else ids.AddRange(Enumerable.Range(ids.Count, rows).Select(i => i.ToString(CultureInfo.InvariantCulture)));
         }
         if (dim <= 0) throw new InvalidDataException($"'{path}' holds no embeddings.");
+        return new EmbeddingTable(ids, values.ToArray(), dim) { IdsAreRowNumbers = idField is null && (rowField is null || colField is null) };
+    }
+
+    /// <summary>
+    /// A map's <c>[rows, cols, dims]</c> .npy: one row per embedded pixel, ids <c>r{row}_c{col}</c> as in the map's GeoParquet;
+    /// nodata pixels (every value the nodata value of the map's <c>.json</c> sidecar, −9999 without one) are left out.
+    /// </summary>
+    private static EmbeddingTable FromMapNpy(string path, float[] data, int[] shape)
+    {
+        int rows = shape[0], cols = shape[1], dim = shape[2];
+        if (dim <= 0) throw new InvalidDataException($"'{path}' holds no embeddings.");
+        float noData = -9999f;
+        var sidecar = Path.ChangeExtension(path, ".json");
+        if (File.Exists(sidecar))
+        {
+            try
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(sidecar));
+                if (doc.RootElement.TryGetProperty("nodata", out var nd) && nd.TryGetSingle(out var v)) noData = v;
+            }
+            catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"'{sidecar}' (the map's sidecar) is not valid JSON: {e.Message}", e); }
+        }
+        var ids = new List<string>();
+        var values = new List<float>();
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+            {
+                var v = data.AsSpan((r * cols + c) * dim, dim);
+                if (System.MemoryExtensions.IndexOfAnyExcept(v, noData) < 0) continue;
+                ids.Add(FormattableString.Invariant($"r{r}_c{c}"));
+                values.AddRange(v);
+            }
         return new EmbeddingTable(ids, values.ToArray(), dim);
     }
 

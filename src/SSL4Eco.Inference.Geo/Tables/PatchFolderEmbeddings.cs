@@ -3,6 +3,7 @@ using System.Text;
 using SSL4Eco.Inference.Embedding;
 using SSL4Eco.Inference.Geo.Rasters;
 using SSL4Eco.Inference.Models;
+using SSL4Eco.Inference.Preprocessing;
 
 namespace SSL4Eco.Inference.Geo.Tables;
 
@@ -49,6 +50,7 @@ public static class PatchFolderEmbeddings
         var cached = Path.Combine(cacheFolder, CacheKey(folder, model.Contract) + ".parquet");
         if (File.Exists(cached)) return await EmbeddingTable.ReadAsync(cached, cancellationToken).ConfigureAwait(false);
         var table = EmbedFiles(files, model, bands, progress: progress, cancellationToken: cancellationToken);
+        if (table.Rows == 0) throw new InvalidDataException($"'{folder}': no patch could be embedded.");
         Directory.CreateDirectory(cacheFolder);
         await table.WriteAsync(cached, cancellationToken).ConfigureAwait(false);
         return table;
@@ -56,28 +58,53 @@ public static class PatchFolderEmbeddings
 
     /// <summary>
     /// Embeds patch files, one patch each, in batches of <paramref name="batchSize"/>; ids are the file names, rows in the
-    /// order given. A file that cannot be read fails with its name in the message.
+    /// order given. A file that cannot be read fails with its name in the message. Patches are read under
+    /// <paramref name="noData"/> (the policy of map tiles): one with too few valid pixels is added to
+    /// <paramref name="skipped"/> and left out of the table, or, without that list, fails the call naming it. A non-finite
+    /// embedding (a model with corrupt weights) always fails the call naming the patch.
     /// </summary>
+    /// <exception cref="InvalidDataException">A file cannot be read, is mostly nodata (without <paramref name="skipped"/>), or embeds to NaN/∞.</exception>
     public static EmbeddingTable EmbedFiles(IReadOnlyList<string> files, IEmbeddingModel model, IReadOnlyList<string>? bands = null,
-        int batchSize = 16, IProgress<int>? progress = null, CancellationToken cancellationToken = default)
+        int batchSize = 16, IProgress<int>? progress = null, NoDataPolicy? noData = null, ICollection<ValidPatch>? skipped = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(files);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        noData ??= NoDataPolicy.Default;
+        noData.Validate();
         int dim = model.Contract.EmbeddingDim;
-        var values = new float[files.Count * dim];
+        var ids = new List<string>(files.Count);
+        var values = new List<float>(files.Count * dim);
         for (int start = 0; start < files.Count; start += batchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var patches = files.Skip(start).Take(batchSize).Select(f =>
+            var batch = new List<(string File, Patch Patch)>();
+            foreach (var f in files.Skip(start).Take(batchSize))
             {
-                try { return PatchReader.Read(f, bands); }
+                ValidPatch read;
+                try { read = PatchReader.ReadValid(f, noData, bands, model.Contract.Bands); }
                 catch (Exception e) when (e is not OperationCanceledException) { throw new InvalidDataException($"{Path.GetFileName(f)}: {e.Message}", e); }
-            }).ToList();
-            model.EmbedBatch(patches, cancellationToken).CopyTo(values, start * dim);
+                if (read.Patch is { } p) batch.Add((f, p));
+                else if (skipped is not null) skipped.Add(read with { Patch = null, Source = f });
+                else throw new InvalidDataException(noData.Refusal(Path.GetFileName(f), read.ValidFraction));
+            }
+            if (batch.Count > 0)
+            {
+                var embedded = model.EmbedBatch(batch.Select(b => b.Patch).ToList(), cancellationToken);
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    var row = embedded.AsSpan(i * dim, dim);
+                    foreach (var v in row)
+                        if (!float.IsFinite(v))
+                            throw new InvalidDataException($"The model returned a non-finite embedding ({v}) for '{Path.GetFileName(batch[i].File)}'; its weights are likely corrupt: re-convert the checkpoint.");
+                    ids.Add(Path.GetFileName(batch[i].File));
+                    values.AddRange(row);
+                }
+            }
             progress?.Report(Math.Min(start + batchSize, files.Count));
         }
-        return new EmbeddingTable(files.Select(f => Path.GetFileName(f)).ToArray(), values, dim);
+        return new EmbeddingTable(ids, values.ToArray(), dim);
     }
 
     private static IReadOnlyList<string> Files(string folder)

@@ -172,6 +172,9 @@ public static partial class NpyFile
         return (d, shape, bytes[dataStart..]);
     }
 
+    /// <summary>Most values an array read here may hold (.NET's largest array).</summary>
+    internal static long MaxValues => Array.MaxLength;
+
     private static (string Descr, int[] Shape, int DataStart) ParseHeader(byte[] bytes, string path)
     {
         if (bytes.Length < 10 || !bytes.AsSpan(0, 6).SequenceEqual(Magic))
@@ -195,9 +198,22 @@ public static partial class NpyFile
         var d = descr.Groups[1].Value;
         if (d[0] == '>' ) throw new InvalidDataException($"'{path}': big-endian dtype '{d}' is not supported.");
         if (d[0] == '|') d = "<" + d[1..];
-        var shape = shapeM.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-        if (shape.Any(v => v < 0)) throw new InvalidDataException($"'{path}': malformed .npy header (negative dimension).");
+        var dims = shapeM.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var shape = new int[dims.Length];
+        double total = 1;
+        for (int i = 0; i < dims.Length; i++)
+        {
+            if (!System.Numerics.BigInteger.TryParse(dims[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v))
+                throw new InvalidDataException($"'{path}': malformed .npy header (dimension '{dims[i]}').");
+            if (v < 0) throw new InvalidDataException($"'{path}': malformed .npy header (negative dimension).");
+            total *= (double)v;
+            if (v > int.MaxValue || total > MaxValues)
+                throw new InvalidDataException(FormattableString.Invariant(
+                    $"'{path}': the .npy header claims shape ({string.Join(", ", dims)}), more than the {MaxValues:N0} values one array can hold; the file is corrupt or not an embedding table."));
+            shape[i] = (int)v;
+        }
+        if (!int.TryParse(d.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out int itemSize) || itemSize is < 1 or > 16)
+            throw new InvalidDataException($"Unsupported .npy dtype '{d}' in '{path}'.");
         return (d, shape, start + headerLen);
     }
 

@@ -15,7 +15,11 @@ public sealed class ResNet50Weights
     /// <summary>Width of the last stage's output (the embedding length).</summary>
     public const int OutputDim = 2048;
 
-    /// <summary>Creates the weights after checking every expected name and shape; throws <see cref="CheckpointFormatException"/> listing missing, unexpected and mis-shaped tensors.</summary>
+    /// <summary>
+    /// Creates the weights after checking every expected name and shape and that every value is finite (and every running
+    /// variance non-negative); throws <see cref="CheckpointFormatException"/> listing missing, unexpected and mis-shaped
+    /// tensors, or naming the tensor with a NaN/∞ or negative variance.
+    /// </summary>
     public ResNet50Weights(IReadOnlyDictionary<string, TensorData> tensors)
     {
         ArgumentNullException.ThrowIfNull(tensors);
@@ -34,7 +38,23 @@ public sealed class ResNet50Weights
             throw new CheckpointFormatException("The tensors do not form a ResNet-50 encoder." +
                 List("Missing", missing) + List("Unexpected", unexpected) + List("Wrong shape", wrong));
         }
+        foreach (var name in expected.Keys)
+        {
+            // Non-finite weights (or a negative running variance, whose square root is NaN) make every embedding NaN.
+            var v = tensors[name].Values;
+            int bad = IndexOfNonFinite(v);
+            if (bad >= 0)
+                throw new CheckpointFormatException($"Tensor '{name}' holds {v[bad]} at index {bad}: the checkpoint has non-finite weights (a diverged or corrupt training run) and would give NaN embeddings.");
+            if (name.EndsWith(".running_var", StringComparison.Ordinal) && Array.FindIndex(v, x => x < 0) is int neg and >= 0)
+                throw new CheckpointFormatException($"Tensor '{name}' holds the negative variance {v[neg]} at index {neg}: the checkpoint is corrupt and would give NaN embeddings.");
+        }
         Tensors = expected.Keys.ToDictionary(k => k, k => tensors[k]);
+    }
+
+    private static int IndexOfNonFinite(float[] values)
+    {
+        for (int i = 0; i < values.Length; i++) if (!float.IsFinite(values[i])) return i;
+        return -1;
     }
 
     /// <summary>Number of input channels, from <c>conv1.weight</c>.</summary>

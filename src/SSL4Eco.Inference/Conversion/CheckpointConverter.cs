@@ -48,7 +48,7 @@ public static class CheckpointConverter
             entry = MatchEntry(checkpoint, Path.GetFileName(checkpointPath), registry ?? WeightsRegistry.Default)
                 ?? throw new ArgumentException(
                     $"Cannot tell the input contract of '{Path.GetFileName(checkpointPath)}' ({checkpoint.Layout}, {checkpoint.InputChannels} channels): " +
-                    "it matches no registry entry. Pass the bands, scaling and spatial policy explicitly (ssl4eco convert --bands ... --scale-divisor ... --spatial ...).");
+                    "it matches no registry entry. Give the input contract: bands, scaling and spatial policy (ssl4eco convert --contract-bands ... --scale-divisor ... --spatial ...; library: the contract argument).");
             contract = entry.Contract;
             logger?.LogInformation("Matched checkpoint to registry entry {Id}", entry.Id);
         }

@@ -36,13 +36,14 @@ public static class ModelLocator
             var key = contract is null ? sha : sha + "-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
                 System.Text.Encoding.UTF8.GetBytes(contract.ToCanonicalText())))[..8];
             var target = Path.Combine(cache.CacheDirectory, "converted", $"{Path.GetFileNameWithoutExtension(model)}-{key}.onnx");
-            if (!File.Exists(target))
+            // A cache entry is verified against its seal on every load; a damaged one is converted again.
+            return await CacheSeal.GetOrBuildAsync(target, () =>
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                 logger?.LogInformation("Converting {Checkpoint} to {Onnx}", model, target);
                 CheckpointConverter.Convert(model, target, contract, logger: logger, cancellationToken: cancellationToken);
-            }
-            return target;
+                return Task.CompletedTask;
+            }, logger).ConfigureAwait(false);
         }
         if (WeightsRegistry.Default.TryGet(model, out var entry))
         {

@@ -64,17 +64,25 @@ public sealed record EncoderOptions
     /// <summary>Receives warnings (e.g. the CPU fallback); null logs nothing.</summary>
     public ILogger? Logger { get; init; }
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the field when an option is unusable.</summary>
+    /// <summary>Most intra-op threads accepted: 4 × <see cref="Environment.ProcessorCount"/> (more threads only contend).</summary>
+    public static int MaxThreads => 4 * Environment.ProcessorCount;
+
+    /// <summary>Largest <see cref="BatchSize"/> accepted (ResNet-50 needs roughly 100 MB of activations per 224² patch).</summary>
+    public const int MaxBatchSize = 256;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the field (and the tool's option) when an option is unusable.</summary>
     public void Validate()
     {
         if (!Enum.IsDefined(ExecutionProvider))
             throw new ArgumentException($"{nameof(ExecutionProvider)} has the undefined value {(int)ExecutionProvider}.", nameof(ExecutionProvider));
         if (DeviceId < 0)
             throw new ArgumentException($"{nameof(DeviceId)} must be 0 or more, got {DeviceId}.", nameof(DeviceId));
-        if (IntraOpThreads < 0)
-            throw new ArgumentException($"{nameof(IntraOpThreads)} must be 0 (ONNX Runtime default) or more, got {IntraOpThreads}.", nameof(IntraOpThreads));
-        if (BatchSize < 1)
-            throw new ArgumentException($"{nameof(BatchSize)} must be at least 1, got {BatchSize}.", nameof(BatchSize));
+        if (IntraOpThreads < 0 || IntraOpThreads > MaxThreads)
+            throw new ArgumentException(
+                $"Intra-op threads (--threads, {nameof(EncoderOptions)}.{nameof(IntraOpThreads)}) must be 0 (ONNX Runtime's default) to {MaxThreads} (4 x this machine's {Environment.ProcessorCount} processors), got {IntraOpThreads}.", nameof(IntraOpThreads));
+        if (BatchSize < 1 || BatchSize > MaxBatchSize)
+            throw new ArgumentException(
+                $"Batch size (--batch-size, {nameof(EncoderOptions)}.{nameof(BatchSize)}) must be 1 to {MaxBatchSize} (larger batches only add memory), got {BatchSize}.", nameof(BatchSize));
         if (!Enum.IsDefined(GraphOptimizationLevel))
             throw new ArgumentException($"{nameof(GraphOptimizationLevel)} has the undefined value {(int)GraphOptimizationLevel}.", nameof(GraphOptimizationLevel));
         if (!Enum.IsDefined(Harmonize))

@@ -40,6 +40,15 @@ public sealed class LabelSet
         Task = task; _values = values.ToArray(); OutputNames = outputNames.ToArray(); Ids = ids?.ToArray();
     }
 
+    /// <summary>The given rows, in that order, with the same outputs.</summary>
+    internal LabelSet Subset(IReadOnlyList<int> rows)
+    {
+        int per = ValuesPerRow;
+        var values = new float[rows.Count * per];
+        for (int i = 0; i < rows.Count; i++) _values.AsSpan(rows[i] * per, per).CopyTo(values.AsSpan(i * per, per));
+        return new LabelSet(Task, values, OutputNames, Ids is null ? null : rows.Select(r => Ids[r]).ToArray());
+    }
+
     /// <summary>The task.</summary>
     public TaskType Task { get; }
 

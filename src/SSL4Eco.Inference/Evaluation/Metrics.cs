@@ -239,6 +239,15 @@ public static class Metrics
         return Compute(task, t, s, outputs);
     }
 
+    /// <summary>Refuses NaN/∞ (a metric of them is meaningless and a report holding them cannot be written as JSON).</summary>
+    private static void RequireFinite(ReadOnlySpan<double> values, string what, int perRow)
+    {
+        for (int i = 0; i < values.Length; i++)
+            if (!double.IsFinite(values[i]))
+                throw new ArgumentException(FormattableString.Invariant(
+                    $"The {what} hold {values[i]} at row {i / perRow}, column {i % perRow}; metrics need finite values."));
+    }
+
     /// <summary>
     /// Computes the metric set of a task. Classification: <paramref name="yTrue"/> holds N class indices and
     /// <paramref name="yScore"/> [N, outputs] probabilities (argmax → label): accuracy, F1 macro/micro/weighted,
@@ -247,10 +256,12 @@ public static class Metrics
     /// Distribution: [N, outputs] rows: JSD, MAE, RMSE. Metrics that do not apply are <c>null</c>, as is an AUROC that
     /// is undefined because a column holds one class.
     /// </summary>
-    /// <exception cref="ArgumentException">Shapes disagree, a class index is out of range, or values are invalid.</exception>
+    /// <exception cref="ArgumentException">Shapes disagree, a class index is out of range, or values are invalid or not finite.</exception>
     public static MetricsReport Compute(TaskType task, ReadOnlySpan<double> yTrue, ReadOnlySpan<double> yScore, int outputs)
     {
         if (outputs <= 0) throw new ArgumentOutOfRangeException(nameof(outputs), outputs, "Need at least one output column.");
+        RequireFinite(yTrue, "truth (y_true)", task == TaskType.Classification ? 1 : outputs);
+        RequireFinite(yScore, "scores (y_score)", outputs);
         switch (task)
         {
             case TaskType.Classification:

@@ -68,6 +68,14 @@ public sealed class EmbeddingSet
         return new EmbeddingSet(Name, data, Dim, ids);
     }
 
+    /// <summary>The given rows of this set, in that order (ids kept when the set has them).</summary>
+    internal EmbeddingSet Rows(IReadOnlyList<int> rows)
+    {
+        var data = new float[rows.Count * Dim];
+        for (int i = 0; i < rows.Count; i++) _data.AsSpan(rows[i] * Dim, Dim).CopyTo(data.AsSpan(i * Dim, Dim));
+        return new EmbeddingSet(Name, data, Dim, Ids is null ? null : rows.Select(r => Ids[r]).ToArray());
+    }
+
     /// <summary>The set's name in reports.</summary>
     public string Name { get; }
 
@@ -124,6 +132,14 @@ public sealed class ProbeEvaluationOptions
     /// early-stop the linear probe; without any, 10 % of train is held out).
     /// </summary>
     public IReadOnlyList<string>? Split { get; set; }
+
+    /// <summary>
+    /// Evaluate only the ids that the labels and every embedding set share, instead of refusing labels without an embedding or
+    /// embedding rows without a label (see <see cref="LabelMatcher"/>). Default false.
+    /// </summary>
+    public bool AllowMissingLabels { get; set; }
+
+    internal ProbeEvaluationOptions MemberwiseCloneOptions() => (ProbeEvaluationOptions)MemberwiseClone();
 }
 
 /// <summary>
@@ -136,15 +152,16 @@ public static class ProbeEvaluation
 {
     /// <summary>Runs the evaluation.</summary>
     /// <param name="embeddings">
-    /// One or more embedding sets, each with one row per label row: matched by id when both the set and the labels
-    /// have ids, otherwise by row order.
+    /// One or more embedding sets, matched to the labels by <see cref="LabelMatcher"/>: by id when both the set and the labels
+    /// have ids (a partial overlap is refused unless <see cref="ProbeEvaluationOptions.AllowMissingLabels"/>), otherwise by
+    /// row order with equal counts.
     /// </param>
     /// <param name="labels">The labels.</param>
     /// <param name="options">Settings (defaults when null).</param>
     /// <param name="progress">Receives a line per fold.</param>
     /// <param name="cancellationToken">Cancels between folds and training batches.</param>
     /// <exception cref="ArgumentException">
-    /// Row counts differ, a classification has a single class, an evaluation fold holds a class its training rows
+    /// Ids do not match, row counts differ, a classification has a single class, an evaluation fold holds a class its training rows
     /// lack, the method does not fit the task, or settings are out of range.
     /// </exception>
     public static EvaluationReport Run(IReadOnlyList<EmbeddingSet> embeddings, LabelSet labels, ProbeEvaluationOptions? options = null,
@@ -154,10 +171,17 @@ public static class ProbeEvaluation
         ArgumentNullException.ThrowIfNull(labels);
         options ??= new ProbeEvaluationOptions();
         if (embeddings.Count == 0) throw new ArgumentException("Give at least one embedding set.", nameof(embeddings));
-        embeddings = embeddings.Select(e => e.AlignTo(labels.Ids)).ToArray();
-        foreach (var e in embeddings)
-            if (e.Count != labels.Count)
-                throw new ArgumentException($"Embedding set '{e.Name}' has {e.Count} rows but there are {labels.Count} label rows.", nameof(embeddings));
+        if (options.Split is { } given && given.Count != labels.Count)
+            throw new ArgumentException($"The split has {given.Count} entries for {labels.Count} label rows.", nameof(options));
+        var match = LabelMatcher.Match(embeddings, labels, options.AllowMissingLabels);
+        (embeddings, labels) = (match.Embeddings, match.Labels);
+        if (options.Split is { } split && match.LabelsWithoutEmbedding > 0)
+        {
+            // The split names the original label rows: keep the entries of the rows kept.
+            var copy = options.MemberwiseCloneOptions();
+            copy.Split = match.LabelRows.Select(i => split[i]).ToArray();
+            options = copy;
+        }
         if (options.Method == ProbeMethod.Ridge && labels.Task != TaskType.Regression)
             throw new ArgumentException($"Ridge evaluation supports regression only, not {labels.Task}; use linear or knn.", nameof(options));
         if (options.Method == ProbeMethod.Knn && options.KnnK <= 0)

@@ -138,12 +138,16 @@ public sealed class PatchPreprocessor
     private Dictionary<string, int> IndexBands(Patch patch)
     {
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        var twice = new List<(string Name, int First, int Second)>();
         for (int i = 0; i < patch.BandNames.Count; i++)
         {
             var name = BandName.Canonical(patch.BandNames[i]);
-            if (!index.TryAdd(name, i) && _wanted.Contains(name))
-                throw new ArgumentException($"Patch names band '{name}' twice ('{patch.BandNames[index[name]]}' and '{patch.BandNames[i]}').", nameof(patch));
+            if (!index.TryAdd(name, i)) twice.Add((name, index[name], i));
         }
+        // A used band named twice is ambiguous; B4 and B8 are used when NDVI is derived from them.
+        foreach (var (name, first, second) in twice)
+            if (_wanted.Contains(name) || name is "B4" or "B8" && _wanted.Contains(BandName.Ndvi) && !index.ContainsKey(BandName.Ndvi))
+                throw new ArgumentException($"Patch names band '{name}' twice ('{patch.BandNames[first]}' and '{patch.BandNames[second]}'); name each band once.", nameof(patch));
         return index;
     }
 

@@ -137,19 +137,22 @@ public sealed class WeightsCache : IDisposable
     {
         ArgumentNullException.ThrowIfNull(convert);
         var onnx = GetOnnxPath(entry);
-        if (File.Exists(onnx)) return onnx;
+        // The converted file is verified against its seal on every load; a damaged (or unsealed) one is converted again.
+        if (Conversion.CacheSeal.IsIntact(onnx)) return onnx;
         var ckpt = await GetOrDownloadAsync(entry, progress, cancellationToken).ConfigureAwait(false);
         var gate = Locks.GetOrAdd(onnx, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (File.Exists(onnx)) return onnx;
+            if (Conversion.CacheSeal.IsIntact(onnx)) return onnx;
+            if (File.Exists(onnx)) _log.LogWarning("The cached converted model {File} is damaged or unverified; converting the checkpoint again.", onnx);
             var tmp = onnx + ".partial";
             try
             {
                 await convert(ckpt, tmp, cancellationToken).ConfigureAwait(false);
                 if (!File.Exists(tmp)) throw new InvalidOperationException($"The converter did not write '{tmp}'.");
                 File.Move(tmp, onnx, overwrite: true);
+                Conversion.CacheSeal.Seal(onnx);
             }
             finally
             {

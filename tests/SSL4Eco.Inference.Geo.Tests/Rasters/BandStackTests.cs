@@ -85,6 +85,51 @@ for n in (13, 4):
         Assert.Contains("3 band names", Assert.Throws<ArgumentException>(() => PatchReader.Read(dir.File("b4.tif"), ["B2", "B3", "B4"])).Message);
     }
 
+    [Fact]
+    public void BandResolution_UsesEveryDescription_AndRefusesMissingOrAmbiguousModelBands()
+    {
+        using var dir = new TempDir();
+        // Band i holds the value i + 1; descriptions as listed ("" = none). GDAL sets nodata 0 on the last file.
+        PythonOracle.Run("""
+import numpy as np
+from osgeo import gdal
+files = {'dup.tif': ['B04', 'B4', 'B3', 'B2'], 'empty.tif': ['B2', '', 'B4', 'B8'], 'ndvi.tif': ['B4', 'B8', 'B08'],
+         'nodata.tif': ['B2', 'B3']}
+for name, descs in files.items():
+    ds = gdal.GetDriverByName('GTiff').Create(f'{sys.argv[1]}/{name}', 4, 2, len(descs), gdal.GDT_UInt16)
+    for i, d in enumerate(descs):
+        b = ds.GetRasterBand(i + 1)
+        a = np.full((2, 4), i + 1, np.uint16)
+        if name == 'nodata.tif':
+            b.SetNoDataValue(0); a[:, :3] = 0
+        b.WriteArray(a)
+        if d: b.SetDescription(d)
+    ds = None
+""", dir.Path);
+        // B04 and B4 are one band name: B4 is ambiguous when the model needs it, fine when it does not.
+        var e = Assert.Throws<ArgumentException>(() => PatchReader.Read(dir.File("dup.tif"), modelBands: ["B2", "B3", "B4"]));
+        Assert.Contains("B4 is named by bands 1 and 2", e.Message);
+        var p = PatchReader.Read(dir.File("dup.tif"), modelBands: ["B2", "B3"]);
+        Assert.Equal(["B2", "B3"], p.BandNames);
+        Assert.Equal([4f, 3f], new[] { p.Band(0)[0], p.Band(1)[0] });
+        // An empty description is never guessed: B3 is missing, band 2 is named as undescribed.
+        e = Assert.Throws<ArgumentException>(() => PatchReader.Read(dir.File("empty.tif"), modelBands: ["B2", "B3", "B4"]));
+        Assert.Contains("B3 is missing", e.Message);
+        Assert.Contains("band 2 without description", e.Message);
+        Assert.Equal(["B2", "B4", "B8"], PatchReader.Read(dir.File("empty.tif")).BandNames);
+        Assert.Equal(["B2", "B3", "B4", "B8"], PatchReader.Read(dir.File("empty.tif"), ["B2", "B3", "B4", "B8"], ["B2", "B3", "B4", "B8"]).BandNames);
+        // NDVI derived from B4 and B8 needs each once: B8 and B08 are the same band name.
+        Assert.Contains("B8 is named by bands 2 and 3",
+            Assert.Throws<ArgumentException>(() => PatchReader.Read(dir.File("ndvi.tif"), modelBands: ["NDVI"])).Message);
+        // The nodata policy of map tiles: 3 of 4 columns are nodata (25 % valid) → refused at 0.5, filled at 0.25.
+        var refused = PatchReader.ReadValid(dir.File("nodata.tif"), NoDataPolicy.Default);
+        Assert.Null(refused.Patch);
+        Assert.Equal(0.25, refused.ValidFraction);
+        var filled = PatchReader.ReadValid(dir.File("nodata.tif"), new NoDataPolicy { MinValidFraction = 0.25 }).Patch!;
+        Assert.All(filled.Band(0).ToArray(), v => Assert.Equal(1f, v));
+        Assert.All(filled.Band(1).ToArray(), v => Assert.Equal(2f, v));
+    }
+
     [Theory]
     [InlineData("S2B_MSIL2A.SAFE/GRANULE/L2A_T32TQM/IMG_DATA/R20m/T32TQM_20240601T101559_B8A_20m.jp2", "B8A")]
     [InlineData("T32TQM_20240601T101559_B02_10m.jp2", "B2")]

@@ -338,6 +338,19 @@ public class SeCoEcoEncoderTests
     }
 
     [Fact]
+    public void MachineLimits_ThreadsAndBatchSize_AreBoundedByTheMachine()
+    {
+        var max = EncoderOptions.MaxThreads;
+        Assert.Equal(4 * Environment.ProcessorCount, max);
+        new EncoderOptions { IntraOpThreads = max, BatchSize = EncoderOptions.MaxBatchSize }.Validate();
+        var e = Assert.Throws<ArgumentException>(() => new EncoderOptions { IntraOpThreads = max + 1 }.Validate());
+        Assert.Equal("IntraOpThreads", e.ParamName);
+        Assert.Contains("--threads", e.Message);
+        Assert.Contains(max.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Message);
+        Assert.Equal("BatchSize", Assert.Throws<ArgumentException>(() => new EncoderOptions { BatchSize = EncoderOptions.MaxBatchSize + 1 }.Validate()).ParamName);
+    }
+
+    [Fact]
     public void Open_from_path_stream_and_bytes_agree()
     {
         using var dir = new TempDir();

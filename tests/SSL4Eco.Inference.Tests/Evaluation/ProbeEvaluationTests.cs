@@ -63,7 +63,34 @@ public class ProbeEvaluationTests
         var actual = ProbeEvaluation.Run([new EmbeddingSet("good", shuffled, D, perm.Select(i => ids[i]).ToArray())], withIds, opts).ToJson();
         Assert.Equal(expected, actual);
         var missing = new EmbeddingSet("good", good.Data.Span, D, ids.Select(i => i == "s7" ? "x" : i).ToArray());
-        Assert.Contains("'s7' has no row", Assert.Throws<ArgumentException>(() => ProbeEvaluation.Run([missing], withIds, opts)).Message);
+        var refused = Assert.Throws<ArgumentException>(() => ProbeEvaluation.Run([missing], withIds, opts)).Message;
+        Assert.Contains($"1 of {N} labels have no embedding (e.g. 's7')", refused);
+        Assert.Contains("1 of " + N + " embedding rows have no label (e.g. 'x')", refused);
+    }
+
+    [Fact]
+    public void LabelMatching_PartialOverlapAllowed_EqualsTheRunOnTheSharedRows()
+    {
+        var (good, _, labels) = Data();
+        var ids = Enumerable.Range(0, N).Select(i => $"s{i}").ToArray();
+        var withIds = new LabelSet(labels.Task, labels.Values.Span, labels.OutputNames, ids);
+        // The set lacks the last 6 samples and has 2 unlabelled extras; allowed, the run equals one on the shared rows.
+        var keep = Enumerable.Range(0, N - 6).ToArray();
+        var data = new float[(keep.Length + 2) * D];
+        for (int i = 0; i < keep.Length; i++) good.Data.Span.Slice(keep[i] * D, D).CopyTo(data.AsSpan(i * D, D));
+        var partial = new EmbeddingSet("good", data, D, [.. keep.Select(i => ids[i]), "extra1", "extra2"]);
+        var opts = new ProbeEvaluationOptions { Method = ProbeMethod.Knn, Folds = 3 };
+        Assert.Throws<ArgumentException>(() => ProbeEvaluation.Run([partial], withIds, opts));
+        var match = LabelMatcher.Match([partial], withIds, allowMissing: true);
+        Assert.Equal((6, 2), (match.LabelsWithoutEmbedding, match.RowsWithoutLabel));
+        Assert.Equal(keep, match.LabelRows);
+        var direct = new EmbeddingSet("good", data.AsSpan(0, keep.Length * D), D, keep.Select(i => ids[i]).ToArray());
+        var subLabels = new LabelSet(labels.Task, keep.Select(i => labels.Values.Span[i]).ToArray(), labels.OutputNames, keep.Select(i => ids[i]).ToArray());
+        opts.AllowMissingLabels = true;
+        Assert.Equal(ProbeEvaluation.Run([direct], subLabels, opts).ToJson(), ProbeEvaluation.Run([partial], withIds, opts).ToJson());
+        // No common id at all is refused even when missing labels are allowed.
+        var foreign = new EmbeddingSet("good", good.Data.Span, D, ids.Select(i => "q" + i).ToArray());
+        Assert.Contains("No label id matches", Assert.Throws<ArgumentException>(() => LabelMatcher.Match([foreign], withIds, allowMissing: true)).Message);
     }
 
     [Fact]
