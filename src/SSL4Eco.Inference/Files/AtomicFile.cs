@@ -41,6 +41,7 @@ public static class AtomicFile
             File.Move(tmp, full, overwrite: true);
             return full;
         }
+        catch (Exception e) when (DiskFull(e, full) is { } explained) { throw explained; }
         finally
         {
             Delete(tmp);
@@ -60,6 +61,7 @@ public static class AtomicFile
             File.Move(tmp, full, overwrite: true);
             return full;
         }
+        catch (Exception e) when (DiskFull(e, full) is { } explained) { throw explained; }
         finally
         {
             Delete(tmp);
@@ -73,6 +75,28 @@ public static class AtomicFile
         var dir = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' has no parent folder.", nameof(path));
         RemoveStaleTemporaries(full);
         return (full, Path.Combine(dir, $".{Path.GetFileNameWithoutExtension(full)}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp{Path.GetExtension(full)}"));
+    }
+
+    /// <summary>
+    /// A clear error when a write failed because the disk is full: the OS says so (ENOSPC, "No space left on device"), or a
+    /// writer such as GDAL/libtiff reports a bare I/O or write error while the folder's file system has less than 64 MiB left.
+    /// Null when the failure has another cause.
+    /// </summary>
+    internal static IOException? DiskFull(Exception e, string target)
+    {
+        var folder = Path.GetDirectoryName(target) ?? ".";
+        bool osSaysFull = e is IOException && (e.HResult & 0xFFFF) == 28 || e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase)
+            || e.Message.Contains("disk full", StringComparison.OrdinalIgnoreCase);
+        long? free = null;
+        try { free = new DriveInfo(folder).AvailableFreeSpace; }
+        catch (Exception x) when (x is IOException or UnauthorizedAccessException or ArgumentException) { }
+        bool writerIoError = e is not OperationCanceledException
+            && (e.Message.Contains("IO error", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("write error", StringComparison.OrdinalIgnoreCase)
+                || e.Message.Contains("Write failed", StringComparison.OrdinalIgnoreCase) || e is IOException)
+            && free is < 64L << 20;
+        if (!osSaysFull && !writerIoError) return null;
+        return new IOException(FormattableString.Invariant(
+            $"the disk holding '{folder}' is full ({(free ?? 0) / 1024} KiB free) while writing '{Path.GetFileName(target)}'; free some space or write to another folder."), e);
     }
 
     /// <summary>How old a temporary without a process id in its name must be before it counts as stale.</summary>
