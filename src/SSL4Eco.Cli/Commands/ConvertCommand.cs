@@ -23,7 +23,7 @@ internal static class ConvertCommand
             var dst = parse.GetValue(output)!;
             var headFile = parse.GetValue(head);
             var encoderPath = headFile is null ? dst.FullName : dst.FullName + ".encoder.tmp";
-            OutputGuard.Check([src.FullName, headFile?.FullName], [dst.FullName, encoderPath]);
+            OutputGuard.Check([src.FullName, headFile?.FullName], [dst.FullName, headFile is null ? null : encoderPath]);
             var linearHead = headFile is null ? null : LinearHead.Load(headFile.FullName);
             ConversionResult result;
             try
