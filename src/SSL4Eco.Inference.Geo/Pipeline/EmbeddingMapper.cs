@@ -109,8 +109,10 @@ public static class EmbeddingMapper
         var pending = tiles.Where(t => state.Status[Index(t)] == TileStatus.Pending).ToList();
         int resumed = tiles.Count - pending.Count;
         int completed = resumed, skipped = 0, failed = 0;
-        var reasons = new System.Collections.Concurrent.ConcurrentDictionary<string, int>(StringComparer.Ordinal);
-        void Failed(string reason, int count) => reasons.AddOrUpdate(reason, count, (_, n) => n + count);
+        // Failures are grouped by their message with numbers (windows, offsets) masked; each group shows its first message.
+        var reasons = new System.Collections.Concurrent.ConcurrentDictionary<string, (string First, int Count)>(StringComparer.Ordinal);
+        void Failed(string reason, int count) => reasons.AddOrUpdate(System.Text.RegularExpressions.Regex.Replace(reason, "[0-9]+", "#"),
+            (reason.Length > 300 ? reason[..300] + "…" : reason, count), (_, g) => (g.First, g.Count + count));
         if (resumed > 0) logger.LogInformation("Resuming: {Resumed} of {Total} tiles already done.", resumed, tiles.Count);
         progress?.Report(new MapProgress(completed, tiles.Count, skipped, failed, resumed));
 
@@ -267,7 +269,8 @@ public static class EmbeddingMapper
         if (failed > 0)
         {
             logger.LogInformation("{Failed} tiles failed; the resume state in {Folder} is kept so a rerun retries them.", failed, state.Folder);
-            throw new MapIncompleteException(final, [.. reasons.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, kv.Value))]);
+            throw new MapIncompleteException(final, [.. reasons.Values.OrderByDescending(g => g.Count).ThenBy(g => g.First, StringComparer.Ordinal)
+                .Select(g => (g.First, g.Count))]);
         }
         var map = new EmbeddingMap(grid, wkt, dim, state, state.ValidFraction, [.. state.Status.Select(s => s != TileStatus.Embedded)],
             request.NoDataValue, bandNames, date, MetadataFor(request, recipe, date, harmonized));
@@ -308,8 +311,7 @@ public static class EmbeddingMapper
 
     private static string FirstLine(string message)
     {
-        var line = message.Split('\n', 2)[0].Trim();
-        return line.Length > 300 ? line[..300] + "…" : line;
+        return message.Split('\n', 2)[0].Trim();
     }
 
     private static Dictionary<string, string> MetadataFor(MapRequest r, InputRecipe recipe, DateOnly? date, bool harmonized)

@@ -13,8 +13,8 @@ namespace SSL4Eco.Cli.Tests.Hostile;
 public sealed class ResumeHostileTests(CliModelFixture model) : IClassFixture<CliModelFixture>
 {
     /// <summary>
-    /// A 448 × 448 13-band COG (IFD first, 128-px tiles) cut at half its length: the upper 2 of its 2 × 2 map tiles read, the
-    /// lower 2 fail. Returns its path.
+    /// A 448 × 448 13-band COG (IFD first, 128-px tiles) cut at half its length: some of its 2 × 2 map tiles read, the
+    /// others fail. Returns its path.
     /// </summary>
     private static string HalfTruncatedScene(TempDir dir, int seed = 0, string name = "cut.tif")
     {
@@ -43,14 +43,15 @@ open(out, 'wb').write(data[:len(data) // 2]); os.remove(out + '.full')
         using var dir = new TempDir();
         var input = HalfTruncatedScene(dir);
         var partial = dir.File("m.ssl4eco-partial");
-        var (_, err) = HostileRun.Run(1, [input], dir.Path, [partial], "2 of 4 tiles failed", Map(input, dir.File("m.tif")));
+        var (_, err) = HostileRun.Run(1, [input], dir.Path, [partial], "of 4 tiles failed", Map(input, dir.File("m.tif")));
         Assert.False(File.Exists(dir.File("m.tif")));
         Assert.True(Directory.Exists(partial));
-        Assert.Contains("2 tile(s): reading the input failed", err);
+        Assert.Matches(@"\n  [1-4] tile\(s\): reading the input failed: .*cut\.tif", err);
+        Assert.Single(err.Split('\n'), l => l.Contains("tile(s): reading the input failed"));   // grouped: one line per reason
         Assert.Contains("re-run retries", err);
         // The rerun resumes the 2 good tiles and retries (and again reports) only the 2 failed ones.
-        var (_, again) = HostileRun.Run(1, [input], dir.Path, [partial], "2 of 4 tiles failed", Map(input, dir.File("m.tif")));
-        Assert.Contains("the 2 finished tiles are kept", again);
+        var (_, again) = HostileRun.Run(1, [input], dir.Path, [partial], "of 4 tiles failed", Map(input, dir.File("m.tif")));
+        Assert.Contains("finished tiles are kept", again);
     }
 
     public static TheoryData<string> Changes => new() { "divisor", "weights", "input" };
@@ -62,7 +63,7 @@ open(out, 'wb').write(data[:len(data) // 2]); os.remove(out + '.full')
         using var dir = new TempDir();
         var input = HalfTruncatedScene(dir);
         var partial = dir.File("m.ssl4eco-partial");
-        // First run: 2 tiles done, 2 pending (the lower half is cut off), made with DN / 255 (the contract's scaling).
+        // First run: some tiles done, the others pending (the file is cut off), made with DN / 255 (the contract's scaling).
         HostileRun.Run(1, [input], dir.Path, [partial], "tiles failed", Map(input, dir.File("m.tif")));
         var status = File.ReadAllBytes(Path.Combine(partial, "status.bin"));
 
@@ -97,10 +98,13 @@ open(out, 'wb').write(data[:len(data) // 2]); os.remove(out + '.full')
         Assert.Contains("--on-mismatch restart", err);
         Assert.Equal(status, File.ReadAllBytes(Path.Combine(partial, "status.bin")));   // the refused run changed nothing
 
-        // Restart on request: says so, and no tile of the first run is taken (the cut-off half still fails, so no output).
-        var (_, restarted) = HostileRun.Run(1, protectedFiles, dir.Path, [partial], "2 of 4 tiles failed", [.. second, "--on-mismatch", "Restart"]);
-        Assert.Contains("Starting afresh", restarted);
-        Assert.Contains("the 2 finished tiles are kept", restarted);
+        // Restart on request: the old state is replaced by this run's (the cut-off part still fails, so no output), so the
+        // same settings now resume it without --on-mismatch, and the first settings are refused in turn.
+        var runJson = File.ReadAllText(Path.Combine(partial, "run.json"));
+        HostileRun.Run(1, protectedFiles, dir.Path, [partial], "of 4 tiles failed", [.. second, "--on-mismatch", "Restart"]);
+        Assert.NotEqual(runJson, File.ReadAllText(Path.Combine(partial, "run.json")));
+        HostileRun.Run(1, protectedFiles, dir.Path, [partial], "of 4 tiles failed", second);
+        if (change != "input") HostileRun.Run(1, protectedFiles, dir.Path, [partial], differs, Map(input, dir.File("m.tif")));
     }
 
     [Fact]
