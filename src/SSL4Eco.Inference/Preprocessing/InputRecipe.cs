@@ -68,16 +68,6 @@ public sealed record InputRecipe
     /// <summary>Lower-case hex SHA-256 of <see cref="ToCanonicalText"/>.</summary>
     public string Sha256() => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ToCanonicalText())));
 
-    /// <summary>Names the items in which this recipe differs from <paramref name="other"/> (empty when none), e.g. for "resume refused" messages.</summary>
-    public IReadOnlyList<string> Differences(InputRecipe other)
-    {
-        ArgumentNullException.ThrowIfNull(other);
-        var a = Items();
-        var b = other.Items();
-        return a.Keys.Union(b.Keys).Where(k => !(a.TryGetValue(k, out var x) && b.TryGetValue(k, out var y) && x == y))
-            .Order(StringComparer.Ordinal).ToList();
-    }
-
     private Dictionary<string, string> Items()
     {
         var d = new Dictionary<string, string>(Contract.ToMetadata(), StringComparer.Ordinal)
