@@ -105,19 +105,8 @@ internal sealed class MapState : IDisposable, Outputs.IEmbeddingValues
             }
         }
         var id = FormattableString.Invariant($"{length} {info.LastWriteTimeUtc.Ticks} {Convert.ToHexStringLower(sha.GetHashAndReset())}");
-        if (path.EndsWith(".vrt", StringComparison.OrdinalIgnoreCase))
-        {
-            try
-            {
-                var dir = Path.GetDirectoryName(info.FullName) ?? ".";
-                foreach (var el in System.Xml.Linq.XDocument.Load(info.FullName).Descendants("SourceFilename").Take(64))
-                {
-                    var source = (string?)el.Attribute("relativeToVRT") == "1" ? Path.Combine(dir, el.Value.Trim()) : el.Value.Trim();
-                    if (File.Exists(source) && !source.EndsWith(".vrt", StringComparison.OrdinalIgnoreCase)) id += " | " + InputIdentity(source);
-                }
-            }
-            catch (System.Xml.XmlException) { }
-        }
+        foreach (var source in Files.OutputGuard.VrtSources(path).Take(64))
+            if (File.Exists(source) && !source.EndsWith(".vrt", StringComparison.OrdinalIgnoreCase)) id += " | " + InputIdentity(source);
         return id;
     }
 

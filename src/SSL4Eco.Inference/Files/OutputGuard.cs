@@ -64,24 +64,26 @@ public static partial class OutputGuard
         {
             var p = queue.Dequeue();
             all.Add(p);
-            if (!p.EndsWith(".vrt", StringComparison.OrdinalIgnoreCase) || vrts++ >= 64 || !File.Exists(p)) continue;
+            if (!p.EndsWith(".vrt", StringComparison.OrdinalIgnoreCase) || vrts++ >= 64) continue;
             foreach (var source in VrtSources(p)) if (!all.Contains(source)) queue.Enqueue(source);
         }
         return all;
     }
 
-    private static IEnumerable<string> VrtSources(string vrt)
+    /// <summary>
+    /// The local files a GDAL VRT references (its <c>SourceFilename</c> elements, relative ones resolved against the VRT's
+    /// folder); empty for a file that is not a readable VRT. GDAL virtual paths are left out.
+    /// </summary>
+    public static IReadOnlyList<string> VrtSources(string vrt)
     {
+        ArgumentException.ThrowIfNullOrEmpty(vrt);
+        if (!vrt.EndsWith(".vrt", StringComparison.OrdinalIgnoreCase) || !File.Exists(vrt)) return [];
         XDocument doc;
         try { doc = XDocument.Load(vrt); }
-        catch (Exception e) when (e is System.Xml.XmlException or IOException or UnauthorizedAccessException) { yield break; }
+        catch (Exception e) when (e is System.Xml.XmlException or IOException or UnauthorizedAccessException) { return []; }
         var dir = Path.GetDirectoryName(Path.GetFullPath(vrt)) ?? ".";
-        foreach (var el in doc.Descendants("SourceFilename"))
-        {
-            var name = el.Value.Trim();
-            if (!IsLocal(name)) continue;
-            yield return (string?)el.Attribute("relativeToVRT") == "1" ? Path.Combine(dir, name) : name;
-        }
+        return doc.Descendants("SourceFilename").Select(el => (Name: el.Value.Trim(), Relative: (string?)el.Attribute("relativeToVRT") == "1"))
+            .Where(s => IsLocal(s.Name)).Select(s => s.Relative ? Path.Combine(dir, s.Name) : s.Name).Distinct().ToList();
     }
 
     /// <summary>A path as given, fully resolved, and (when it exists on Unix) its device and inode.</summary>

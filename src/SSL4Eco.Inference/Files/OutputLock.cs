@@ -29,7 +29,21 @@ public sealed class OutputLock : IDisposable
 
     /// <summary>Takes the lock of <paramref name="output"/> or throws at once.</summary>
     /// <exception cref="IOException">Another process holds the lock (the message names the output and what to do).</exception>
-    public static OutputLock Acquire(string output)
+    public static OutputLock Acquire(string output) =>
+        TryAcquire(output) ?? throw new IOException($"another run is writing '{output}' (it holds the lock '{PathFor(output)}'); wait for it to finish, or choose another output path.");
+
+    /// <summary>Takes the lock of <paramref name="output"/>, waiting (polling every 200 ms) while another process holds it.</summary>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting.</exception>
+    public static async Task<OutputLock> AcquireAsync(string output, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            if (TryAcquire(output) is { } taken) return taken;
+            await Task.Delay(200, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static OutputLock? TryAcquire(string output)
     {
         var path = PathFor(output);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
@@ -42,14 +56,13 @@ public sealed class OutputLock : IDisposable
             }
             catch (IOException e) when (File.Exists(path) && e is not FileNotFoundException and not DirectoryNotFoundException)
             {
-                throw new IOException($"another run is writing '{output}' (it holds the lock '{path}'); wait for it to finish, or choose another output path.", e);
+                return null;
             }
             // The previous holder may have removed the file between our open and our lock: then lock the new file instead.
             if (File.Exists(path) || attempt >= 3)
             {
                 stream.SetLength(0);
-                var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
-                stream.Write(pid);
+                stream.Write(System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n"));
                 stream.Flush();
                 return new OutputLock(path, stream);
             }

@@ -33,6 +33,14 @@ public class MapSafetyTests
         Assert.True(Directory.Exists(request.OutputPrefix + ".ssl4eco-partial"));
     }
 
+    /// <summary>A test raster of the given size in <paramref name="dir"/> and the request mapping it to <c>m</c>.</summary>
+    private static (string Input, MapRequest Request) Scene(TempDir dir, string width, string height)
+    {
+        var input = dir.File("in.tif");
+        PythonOracle.Run(EmbeddingMapperTests.MakeRaster, input, width, height);
+        return (input, Request(input, dir.File("m")));
+    }
+
     public static TheoryData<string> Changes => new() { "divisor", "weights", "input" };
 
     [Theory]
@@ -40,9 +48,7 @@ public class MapSafetyTests
     public async Task Never_mix_two_runs_a_changed_recipe_or_input_is_refused_or_restarted_never_resumed(string change)
     {
         using var dir = new TempDir();
-        var input = dir.File("in.tif");
-        PythonOracle.Run(EmbeddingMapperTests.MakeRaster, input, "500", "333");
-        var request = Request(input, dir.File("m"));
+        var (input, request) = Scene(dir, "500", "333");
         await Interrupted(request, new FeatureModel("B2", "B3", "B4") { ScalingOverride = new InputScaling(255), Weights = "aa" });
 
         var second = new FeatureModel("B2", "B3", "B4") { ScalingOverride = new InputScaling(255), Weights = "aa" };
@@ -81,9 +87,7 @@ public class MapSafetyTests
     public async Task Never_mix_two_runs_an_unchanged_rerun_still_resumes_and_counts_add_up()
     {
         using var dir = new TempDir();
-        var input = dir.File("in.tif");
-        PythonOracle.Run(EmbeddingMapperTests.MakeRaster, input, "500", "333");
-        var request = Request(input, dir.File("m"));
+        var (input, request) = Scene(dir, "500", "333");
         await Interrupted(request, new FeatureModel("B2", "B3", "B4") { Weights = "aa" });
         var progress = new List<MapProgress>();
         var result = await EmbeddingMapper.RunAsync(request, new FeatureModel("B2", "B3", "B4") { Weights = "aa" }, new SyncProgress(progress.Add));
@@ -98,9 +102,7 @@ public class MapSafetyTests
     public async Task Never_mix_two_runs_a_second_run_on_a_locked_output_is_refused_before_any_work()
     {
         using var dir = new TempDir();
-        var input = dir.File("in.tif");
-        PythonOracle.Run(EmbeddingMapperTests.MakeRaster, input, "200", "130");
-        var request = Request(input, dir.File("m"));
+        var (input, request) = Scene(dir, "200", "130");
         await EmbeddingMapper.RunAsync(request, new FeatureModel("B2", "B3", "B4"));
         var done = File.ReadAllBytes(dir.File("m.npy"));
         using (OutputLock.Acquire(dir.File("m")))
@@ -162,5 +164,23 @@ public class MapSafetyTests
         Assert.Contains("\"ssl4eco.weights_sha256\": \"cafe\"", json);
         Assert.Contains("\"ssl4eco.recipe_sha256\": \"" + (model.Recipe with { Harmonize = HarmonizeMode.Auto, InputBands = ["B2", "B3", "B4"] }).Sha256() + "\"", json);
         _ = NpyFile.ReadSingle(dir.File("m.npy"));
+    }
+
+    [Fact]
+    public void Never_mix_two_runs_the_input_identity_of_a_vrt_follows_the_files_it_references()
+    {
+        using var dir = new TempDir();
+        PythonOracle.Run(EmbeddingMapperTests.MakeRaster, dir.File("B.tif"), "200", "130");
+        File.WriteAllText(dir.File("s.vrt"), """
+<VRTDataset rasterXSize="200" rasterYSize="130"><VRTRasterBand dataType="UInt16" band="1"><SimpleSource>
+<SourceFilename relativeToVRT="1">B.tif</SourceFilename><SourceBand>1</SourceBand></SimpleSource></VRTRasterBand></VRTDataset>
+""");
+        var before = MapState.InputIdentity(dir.File("s.vrt"));
+        Assert.Equal(before, MapState.InputIdentity(dir.File("s.vrt")));
+        var (length, time) = (new FileInfo(dir.File("B.tif")).Length, File.GetLastWriteTimeUtc(dir.File("B.tif")));
+        PythonOracle.Run(EmbeddingMapperTests.MakeRaster.Replace("default_rng(3)", "default_rng(5)"), dir.File("B.tif"), "200", "130");
+        Assert.Equal(length, new FileInfo(dir.File("B.tif")).Length);
+        File.SetLastWriteTimeUtc(dir.File("B.tif"), time);   // same size, same time: only the content differs
+        Assert.NotEqual(before, MapState.InputIdentity(dir.File("s.vrt")));
     }
 }

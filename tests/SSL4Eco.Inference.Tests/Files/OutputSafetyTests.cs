@@ -136,6 +136,22 @@ public class OutputSafetyTests
         Assert.False(File.Exists(OutputLock.PathFor(output)));
     }
 
+    [Fact]
+    public async Task Never_mix_two_runs_a_cache_writer_waits_for_the_lock_holder_then_proceeds()
+    {
+        using var dir = new TempDir();
+        var entry = dir.File("model.onnx");
+        var first = OutputLock.Acquire(entry);
+        var waiting = OutputLock.AcquireAsync(entry);
+        await Task.Delay(600);
+        Assert.False(waiting.IsCompleted);          // still held by the first writer
+        first.Dispose();
+        using var second = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(OutputLock.PathFor(entry), second.Path);
+        using var cts = new CancellationTokenSource(300);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => OutputLock.AcquireAsync(entry, cts.Token));
+    }
+
     internal static bool TryRun(string file, params string[] args)
     {
         try
