@@ -47,7 +47,7 @@ public sealed class OutputSafetyHostileTests(CliModelFixture model) : IClassFixt
         HostileRun.Run(1, [ckpt], dir.Path, null, IsTheInput, "convert", ckpt, "-o", ckpt);
         File.CreateSymbolicLink(dir.File("link.onnx"), ckpt);
         HostileRun.Run(1, [ckpt], dir.Path, [dir.File("link.onnx")], IsTheInput, "convert", ckpt, "-o", dir.File("link.onnx"));
-        Assert.True(OutputSafetyTests_TryLn(ckpt, dir.File("hard.onnx")));
+        Assert.True(Tmpfs.Run("ln", ckpt, dir.File("hard.onnx")));
         HostileRun.Run(1, [ckpt, dir.File("hard.onnx")], dir.Path, [dir.File("link.onnx")], IsTheInput, "convert", ckpt, "-o", dir.File("hard.onnx"));
     }
 
@@ -82,7 +82,7 @@ public sealed class OutputSafetyHostileTests(CliModelFixture model) : IClassFixt
         using var dir = new TempDir();
         var input = HostileModels.Scene(dir, "o.scale.tif");
         HostileRun.Run(1, [input], dir.Path, null, IsTheInput, "map", input, "-m", HostileModels.Onnx(model), "-o", dir.File("o.tif"), "--dtype", "Int8");
-        Assert.True(OutputSafetyTests_TryLn(input, dir.File("hard.tif")));
+        Assert.True(Tmpfs.Run("ln", input, dir.File("hard.tif")));
         HostileRun.Run(1, [input, dir.File("hard.tif")], dir.Path, null, IsTheInput, "map", input, "-m", HostileModels.Onnx(model), "-o", dir.File("hard.tif"));
     }
 
@@ -160,11 +160,4 @@ y = np.array([0, 1] * 10, np.int64)
 e = (rng.normal(size=(20, 4)) + y[:, None] * 5).astype(np.float32)
 np.save(sys.argv[1], e); np.save(sys.argv[2], y)
 """, dir.File("e.npy"), dir.File("y.npy"));
-
-    internal static bool OutputSafetyTests_TryLn(string target, string link)
-    {
-        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("ln", [target, link]) { UseShellExecute = false })!;
-        p.WaitForExit();
-        return p.ExitCode == 0;
-    }
 }

@@ -52,6 +52,47 @@ open(out, 'wb').write(data[:len(data) // 2]); os.remove(out + '.full')
         // The rerun resumes the 2 good tiles and retries (and again reports) only the 2 failed ones.
         var (_, again) = HostileRun.Run(1, [input], dir.Path, [partial], "of 4 tiles failed", Map(input, dir.File("m.tif")));
         Assert.Contains("finished tiles are kept", again);
+        AssertProgressAddsUp(again, 4);
+    }
+
+    /// <summary>Every progress line "tiles A/B" has A ≤ B = <paramref name="total"/>.</summary>
+    private static void AssertProgressAddsUp(string text, int total)
+    {
+        var lines = System.Text.RegularExpressions.Regex.Matches(text, @"tiles (\d+)/(\d+)");
+        Assert.NotEmpty(lines);
+        foreach (System.Text.RegularExpressions.Match m in lines)
+        {
+            Assert.Equal(total, int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+            Assert.InRange(int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 0, total);
+        }
+    }
+
+    [Fact]
+    public void Numbers_a_user_reads_the_summary_and_progress_add_up_to_the_tile_count()
+    {
+        using var dir = new TempDir();
+        var input = HostileModels.Scene(dir);
+        var (stdout, stderr) = HostileRun.Run(0, [input], null, null, null, Map(input, dir.File("m.tif"), "--stride", "112"));
+        Assert.Contains("9 tiles = 9 embedded + 0 nodata + 0 resumed", stdout);
+        AssertProgressAddsUp(stderr, 9);
+    }
+
+    [TmpfsFact]
+    public void Disk_full_says_the_disk_is_full_and_where_and_keeps_the_finished_tiles()
+    {
+        using var dir = new TempDir();
+        var input = HostileModels.Scene(dir);
+        var mount = dir.File("small");
+        Directory.CreateDirectory(mount);
+        // 64 tiles x 2048 float32 = 512 KiB of resume state fit in 800 KiB; the map raster written after them does not.
+        Assert.True(Tmpfs.Run("mount", "-t", "tmpfs", "-o", "size=800k", "tmpfs", mount));
+        try
+        {
+            HostileRun.Run(1, [input], mount, [Path.Combine(mount, "m.ssl4eco-partial")], $"the disk holding '{mount}' is full",
+                Map(input, Path.Combine(mount, "m.tif"), "--stride", "32"));
+            Assert.False(File.Exists(Path.Combine(mount, "m.tif")));
+        }
+        finally { Tmpfs.Run("umount", mount); }
     }
 
     public static TheoryData<string> Changes => new() { "divisor", "weights", "input" };

@@ -21,7 +21,7 @@ public class OutputSafetyTests
         Directory.CreateDirectory(dir.File("sub"));
         File.CreateSymbolicLink(dir.File("link.tif"), input);
         Directory.CreateSymbolicLink(dir.File("dirlink"), dir.Path);
-        Assert.True(TryRun("ln", input, dir.File("hard.tif")));
+        Assert.True(Tmpfs.Run("ln", input, dir.File("hard.tif")));
 
         foreach (var output in new[] { input, dir.File("sub/../in.tif"), dir.File("link.tif"), dir.File("dirlink/in.tif"), dir.File("hard.tif") })
         {
@@ -96,7 +96,7 @@ public class OutputSafetyTests
         Directory.CreateDirectory(mount);
         try
         {
-            Assert.True(TryRun("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount), "mount -t tmpfs failed");
+            Assert.True(Tmpfs.Run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount), "mount -t tmpfs failed");
             try
             {
                 var target = Path.Combine(mount, "big.bin");
@@ -104,7 +104,7 @@ public class OutputSafetyTests
                 Assert.StartsWith($"the disk holding '{mount}' is full", e.Message);
                 Assert.Empty(Directory.GetFiles(mount, "*", SearchOption.AllDirectories));   // the temporary is gone too
             }
-            finally { TryRun("umount", mount); }
+            finally { Tmpfs.Run("umount", mount); }
         }
         finally { Directory.Delete(mount, true); }
     }
@@ -150,38 +150,5 @@ public class OutputSafetyTests
         Assert.Equal(OutputLock.PathFor(entry), second.Path);
         using var cts = new CancellationTokenSource(300);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => OutputLock.AcquireAsync(entry, cts.Token));
-    }
-
-    internal static bool TryRun(string file, params string[] args)
-    {
-        try
-        {
-            using var p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardError = true, UseShellExecute = false })!;
-            p.WaitForExit();
-            return p.ExitCode == 0;
-        }
-        catch (System.ComponentModel.Win32Exception) { return false; }
-    }
-}
-
-/// <summary>A fact skipped, with the reason, where a small tmpfs cannot be mounted (mounting needs root).</summary>
-internal sealed class TmpfsFactAttribute : FactAttribute
-{
-    private static readonly Lazy<bool> CanMount = new(() =>
-    {
-        var probe = Path.Combine(Path.GetTempPath(), "ssl4eco-mount-probe-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(probe);
-        try
-        {
-            if (!OperatingSystem.IsLinux() || !OutputSafetyTests.TryRun("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", probe)) return false;
-            OutputSafetyTests.TryRun("umount", probe);
-            return true;
-        }
-        finally { Directory.Delete(probe, true); }
-    });
-
-    public TmpfsFactAttribute()
-    {
-        if (!CanMount.Value) Skip = "Cannot mount a tmpfs here (needs root on Linux); a full disk cannot be made without it.";
     }
 }
