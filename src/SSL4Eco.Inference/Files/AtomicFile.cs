@@ -74,7 +74,20 @@ public static class AtomicFile
         var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' has no parent folder.", nameof(path));
         RemoveStaleTemporaries(full);
-        return (full, Path.Combine(dir, $".{Path.GetFileNameWithoutExtension(full)}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp{Path.GetExtension(full)}"));
+        return (full, TemporaryPathFor(full));
+    }
+
+    /// <summary>
+    /// A fresh temporary path of the library's own naming beside <paramref name="path"/> (<c>.NAME.PID-GUID.tmpEXT</c>), for
+    /// callers that stage a file themselves: if the process dies before removing it, the next write of
+    /// <paramref name="path"/> removes it.
+    /// </summary>
+    public static string TemporaryPathFor(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var full = Path.GetFullPath(path);
+        var dir = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' has no parent folder.", nameof(path));
+        return Path.Combine(dir, $".{Path.GetFileNameWithoutExtension(full)}.{Environment.ProcessId}-{Guid.NewGuid():N}.tmp{Path.GetExtension(full)}");
     }
 
     /// <summary>

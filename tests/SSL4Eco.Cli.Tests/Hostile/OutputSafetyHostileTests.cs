@@ -128,6 +128,21 @@ public sealed class OutputSafetyHostileTests(CliModelFixture model) : IClassFixt
     }
 
     [Fact]
+    public void Stale_temporaries_a_killed_convert_left_are_removed_by_the_next_run()
+    {
+        using var dir = new TempDir();
+        var ckpt = dir.File("x.pth");
+        File.Copy(model.Checkpoint, ckpt);
+        // What a convert killed by SIGKILL leaves: a hidden temporary of the library's naming, with the dead process's id.
+        using var gone = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("true") { UseShellExecute = false })!;
+        gone.WaitForExit();
+        var stale = dir.File($".m.{gone.Id}-{Guid.NewGuid():N}.tmp.onnx");
+        File.WriteAllBytes(stale, new byte[1 << 20]);
+        HostileRun.Run(0, [ckpt], dir.Path, [dir.File("m.onnx")], null, "convert", ckpt, "-o", dir.File("m.onnx"));
+        Assert.False(File.Exists(stale));
+    }
+
+    [Fact]
     public void Late_failures_embed_rejects_an_unknown_output_format_before_embedding_anything()
     {
         using var dir = new TempDir();
