@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SSL4Eco.Inference.Conversion;
+using SSL4Eco.Inference.Files;
 using SSL4Eco.Inference.Heads;
 using SSL4Eco.Inference.Models;
 
@@ -21,8 +22,10 @@ internal static class ConvertCommand
             var src = parse.GetValue(checkpoint)!;
             var dst = parse.GetValue(output)!;
             var headFile = parse.GetValue(head);
+            // With a head, the bare encoder is staged under a temporary name of the library's own pattern (a killed run's is removed later).
+            var encoderPath = headFile is null ? dst.FullName : AtomicFile.TemporaryPathFor(dst.FullName);
+            OutputGuard.Check([src.FullName, headFile?.FullName], [dst.FullName, headFile is null ? null : encoderPath]);
             var linearHead = headFile is null ? null : LinearHead.Load(headFile.FullName);
-            var encoderPath = linearHead is null ? dst.FullName : dst.FullName + ".encoder.tmp";
             ConversionResult result;
             try
             {

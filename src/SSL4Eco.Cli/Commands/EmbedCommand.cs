@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SSL4Eco.Inference.Geo.Rasters;
+using SSL4Eco.Inference.Files;
 using SSL4Eco.Inference.Geo.Tables;
 using SSL4Eco.Inference.Heads;
 
@@ -28,6 +29,12 @@ internal static class EmbedCommand
             var predictionFile = parse.GetValue(predictions);
             if ((headFile is null) != (predictionFile is null))
                 throw new ArgumentException("--head and --predictions go together.");
+            // Every output is checked before any patch is embedded: a known table format, and never one of the inputs.
+            foreach (var o in new[] { outPath, predictionFile?.FullName }.OfType<string>())
+                if (!TableExtensions.Contains(Path.GetExtension(o).ToLowerInvariant()))
+                    throw new ArgumentException($"cannot write '{Path.GetFileName(o)}': unknown table format '{Path.GetExtension(o)}' (use .npy, .csv or .parquet).");
+            OutputGuard.Check(inputs.Select(f => (string?)f.FullName).Append(headFile?.FullName), [outPath, predictionFile?.FullName]);
+            foreach (var o in new[] { outPath, predictionFile?.FullName }.OfType<string>()) Directory.CreateDirectory(Path.GetDirectoryName(o)!);
             var linearHead = headFile is null ? null : LinearHead.Load(headFile.FullName);
             var bandNames = parse.GetValue(bands)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             var policy = new NoDataPolicy { MinValidFraction = parse.GetValue(minValid) };
@@ -55,4 +62,6 @@ internal static class EmbedCommand
         }, ct));
         return command;
     }
+
+    private static readonly string[] TableExtensions = [".npy", ".csv", ".parquet"];
 }

@@ -11,6 +11,7 @@ using SSL4Eco.Inference.Heads;
 using SSL4Eco.Inference.Geo.Previews;
 using SSL4Eco.Inference.Preprocessing;
 using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Inference.Files;
 
 namespace SSL4Eco.Cli.Commands;
 
@@ -40,10 +41,11 @@ internal static partial class MapCommand
         var dtype = new Option<EmbeddingRasterType>("--dtype") { Description = "Value type of the .tif map: Float32, Float16 (half the size) or Int8 (a quarter, with a per-pixel scale in PREFIX.scale.tif).", DefaultValueFactory = _ => EmbeddingRasterType.Float32 };
         var embedConcurrency = new Option<int?>("--embed-concurrency") { Description = "Batches embedded side by side (default: 2 on CPU, each on half the cores, so reading tiles never stalls inference; 1 on GPU providers)." };
         var tinyTiles = new Option<bool>("--allow-tiny-tiles") { Description = $"Accept a --tile under {MapRequest.MinTileSize} px (many tiles, little content each)." };
+        var onMismatch = new Option<ResumeMismatch>("--on-mismatch") { Description = "When an unfinished run of this output was made with other settings, weights or input: Refuse (default; says what differs) or Restart (discard it and start afresh).", DefaultValueFactory = _ => ResumeMismatch.Refuse };
         var readers = new Option<int>("--readers") { Description = "Reader threads (each opens its own GDAL dataset).", DefaultValueFactory = _ => 1 };
         var encoder = new EncoderCliOptions();
         var command = new Command("map", "Map rasters of any size to georeferenced embeddings (tiles, bounded memory, resumable).")
-            { inputs, output, tile, stride, roi, roiCrs, bands, cloudMask, cloudValues, minValid, aggregate, dates, preview, restart, readers, head, dtype, embedConcurrency, tinyTiles };
+            { inputs, output, tile, stride, roi, roiCrs, bands, cloudMask, cloudValues, minValid, aggregate, dates, preview, restart, onMismatch, readers, head, dtype, embedConcurrency, tinyTiles };
         encoder.AddTo(command);
         command.SetAction((parse, ct) => CliRunner.RunAsync(async token =>
         {
@@ -59,10 +61,9 @@ internal static partial class MapCommand
             };
             var previewFile = parse.GetValue(preview);
             var headFile = parse.GetValue(head);
-            var linearHead = headFile is null ? null : LinearHead.Load(headFile.FullName);
-            if (previewFile is not null || linearHead is not null) outputs |= MapOutputs.Cog;
-            Directory.CreateDirectory(outFile.DirectoryName!);
-            var (roiWindow, roiText) = ParseRoi(parse.GetValue(roi));
+            if (previewFile is not null || headFile is not null) outputs |= MapOutputs.Cog;
+            var roiOption = parse.GetValue(roi);
+            var (roiWindow, roiText) = ParseRoi(roiOption);
             var request = new MapRequest
             {
                 InputPath = paths[0],
@@ -85,33 +86,52 @@ internal static partial class MapCommand
                 EmbedConcurrency = parse.GetValue(embedConcurrency)
                     ?? (parse.GetValue(encoder.Provider) == ExecutionProvider.Cpu && Environment.ProcessorCount >= 2 ? 2 : 1),
                 Resume = !parse.GetValue(restart),
+                OnMismatch = parse.GetValue(onMismatch),
             };
             request.Validate();
+            // Every output (the map's files, the resume folder, the preview and the prediction raster) is checked against
+            // every input before any work; the library checks its own outputs again, so this adds the CLI's side outputs.
+            var mapOutputs = EmbeddingMapper.OutputsOf(request);
+            var predictionFile = headFile is null ? null : request.OutputPrefix + ".prediction.tif";
+            OutputGuard.Check(
+                paths.Select(p => (string?)p).Append(request.CloudMaskPath).Append(headFile?.FullName).Append(roiOption is not null && File.Exists(roiOption) ? roiOption : null),
+                mapOutputs.Files.Append(previewFile?.FullName).Append(predictionFile), mapOutputs.Folders);
+            var linearHead = headFile is null ? null : LinearHead.Load(headFile.FullName);
+            Directory.CreateDirectory(outFile.DirectoryName!);
             // The pipeline removes the baseline offset as it reads (request.Harmonize) and marks those tiles, so the encoder
             // (same mode) never removes it twice.
             using var model = await encoder.OpenAsync(parse, token, concurrentCallers: request.EmbedConcurrency).ConfigureAwait(false);
             var files = new List<string>();
-            await WithProgressAsync(async progress =>
+            try
             {
-                if (paths.Length == 1)
+                await WithProgressAsync(async progress =>
                 {
-                    var result = await EmbeddingMapper.RunAsync(request, model, progress, ConsoleLogging.Logger, token).ConfigureAwait(false);
-                    files.AddRange(result.Files);
-                    Console.WriteLine($"{result.Rows} x {result.Columns} tiles, {result.EmbeddingDim} dims: {result.Progress.Completed} embedded, {result.Progress.Skipped} nodata, {result.Progress.Failed} failed, {result.Progress.Resumed} resumed");
-                }
-                else
-                {
-                    var dated = DatedInputs(paths, parse.GetValue(dates));
-                    var result = await MultiDateMapper.RunAsync(request, dated, parse.GetValue(aggregate), model, progress, ConsoleLogging.Logger, token).ConfigureAwait(false);
-                    files.AddRange(result.PerDate.SelectMany(r => r.Files));
-                    files.AddRange(result.AggregatedFiles);
-                }
-            }).ConfigureAwait(false);
+                    if (paths.Length == 1)
+                    {
+                        var result = await EmbeddingMapper.RunAsync(request, model, progress, ConsoleLogging.Logger, token).ConfigureAwait(false);
+                        files.AddRange(result.Files);
+                        Console.WriteLine(Summary(result));
+                    }
+                    else
+                    {
+                        var dated = DatedInputs(paths, parse.GetValue(dates));
+                        var result = await MultiDateMapper.RunAsync(request, dated, parse.GetValue(aggregate), model, progress, ConsoleLogging.Logger, token).ConfigureAwait(false);
+                        foreach (var (r, d) in result.PerDate.Zip(dated.OrderBy(d => d.Date))) Console.WriteLine($"{d.Date:yyyy-MM-dd}: {Summary(r)}");
+                        files.AddRange(result.PerDate.SelectMany(r => r.Files));
+                        files.AddRange(result.AggregatedFiles);
+                    }
+                }).ConfigureAwait(false);
+            }
+            catch (ResumeMismatchException e)
+            {
+                throw new ArgumentException($"the unfinished run in '{e.Folder}' was made with a different {string.Join(", ", e.Differences)}; resuming would mix two runs. " +
+                    "Pass --on-mismatch restart (or --restart) to discard it and start afresh, or rerun with the original settings.", e);
+            }
             foreach (var f in files) Console.WriteLine($"wrote {f}");
             if (linearHead is not null)
             {
                 var map = EmbeddingRaster(files);
-                var predictions = Path.ChangeExtension(map, ".prediction.tif");
+                var predictions = predictionFile!;
                 PredictionMap.Write(map, linearHead, predictions, token);
                 Console.WriteLine($"wrote {predictions} ({linearHead.Task}: {string.Join(",", linearHead.OutputNames)})");
             }
@@ -138,8 +158,8 @@ internal static partial class MapCommand
                     await run(new InlineProgress<MapProgress>(p =>
                     {
                         task.MaxValue = Math.Max(1, p.Total);
-                        task.Value = p.Completed + p.Skipped + p.Failed + p.Resumed;
-                        task.Description = FormattableString.Invariant($"tiles {task.Value:F0}/{p.Total} ({p.Completed / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1}/s)");
+                        task.Value = p.Completed;
+                        task.Description = FormattableString.Invariant($"tiles {p.Completed}/{p.Total} ({(p.Completed - p.Resumed) / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1}/s)");
                     })).ConfigureAwait(false);
                 }).ConfigureAwait(false);
             return;
@@ -147,13 +167,17 @@ internal static partial class MapCommand
         long last = 0;
         await run(new InlineProgress<MapProgress>(p =>
         {
-            if (clock.ElapsedMilliseconds - last < 2000 && p.Completed + p.Skipped + p.Failed + p.Resumed < p.Total) return;
+            if (clock.ElapsedMilliseconds - last < 2000 && p.Completed < p.Total) return;
             last = clock.ElapsedMilliseconds;
-            double rate = p.Completed / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
-            int left = p.Total - p.Completed - p.Skipped - p.Failed - p.Resumed;
-            Console.Error.WriteLine(FormattableString.Invariant($"tiles {p.Total - left}/{p.Total}, {rate:F1} tiles/s, ETA {(rate > 0 ? TimeSpan.FromSeconds(left / rate) : TimeSpan.Zero):hh\\:mm\\:ss}"));
+            double rate = (p.Completed - p.Resumed) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+            int left = p.Total - p.Completed;
+            Console.Error.WriteLine(FormattableString.Invariant($"tiles {p.Completed}/{p.Total}, {rate:F1} tiles/s, ETA {(rate > 0 ? TimeSpan.FromSeconds(left / rate) : TimeSpan.Zero):hh\\:mm\\:ss}"));
         })).ConfigureAwait(false);
     }
+
+    /// <summary>One line of counts that add up to the tile count.</summary>
+    private static string Summary(MapResult r) => FormattableString.Invariant(
+        $"{r.Rows} x {r.Columns} tiles, {r.EmbeddingDim} dims: {r.Progress.Total} tiles = {r.Progress.Embedded} embedded + {r.Progress.Skipped} nodata + {r.Progress.Resumed} resumed from an earlier run");
 
     /// <summary>The (last, i.e. aggregated when several dates) embedding raster among the files a run wrote.</summary>
     private static string EmbeddingRaster(IEnumerable<string> files) =>

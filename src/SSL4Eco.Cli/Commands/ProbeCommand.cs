@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SSL4Eco.Cli.Reports;
 using SSL4Eco.Inference.Evaluation;
+using SSL4Eco.Inference.Files;
 using SSL4Eco.Inference.Geo.Tables;
 using SSL4Eco.Inference.Heads;
 using SSL4Eco.Inference.Registry;
@@ -36,6 +37,14 @@ internal static class ProbeCommand
         {
             var t = parse.GetValue(task);
             var labelFile = parse.GetValue(labels)!;
+            // Outputs are checked (never an input) and their folders created before any fold is computed.
+            var reportFile = parse.GetValue(report);
+            var headOut = parse.GetValue(saveHead);
+            var readInputs = (parse.GetValue(embeddings) ?? []).Select(f => (string?)f.FullName)
+                .Append(labelFile.FullName).Append(parse.GetValue(split)?.FullName)
+                .Concat(parse.GetValue(patches) is { Exists: true } p ? p.EnumerateFiles().Select(f => (string?)f.FullName) : []);
+            OutputGuard.Check(readInputs, [reportFile?.FullName, reportFile is null ? null : Path.ChangeExtension(reportFile.FullName, ".md"), headOut?.FullName]);
+            foreach (var o in new[] { reportFile, headOut }.OfType<FileInfo>()) Directory.CreateDirectory(o.DirectoryName!);
             var labelSet = labelFile.Extension.Equals(".csv", StringComparison.OrdinalIgnoreCase)
                 ? LabelSet.FromCsv(labelFile.FullName, t, parse.GetValue(idColumn)!)
                 : LabelSet.FromNpy(labelFile.FullName, t);
@@ -69,14 +78,14 @@ internal static class ProbeCommand
             };
             var result = ProbeEvaluation.Run(sets, labelSet, options, new InlineProgress<string>(m => Console.Error.WriteLine(m)), token);
             Console.WriteLine(result.ToMarkdown());
-            if (parse.GetValue(report) is { } r)
+            if (reportFile is { } r)
             {
                 result.SaveJson(r.FullName);
                 result.SaveMarkdown(Path.ChangeExtension(r.FullName, ".md"));
                 var plots = ReportPlots.SaveAll(result, r.DirectoryName ?? ".");
                 Console.WriteLine($"wrote {r.FullName}, {Path.ChangeExtension(r.Name, ".md")} and {plots.Count} plot(s)");
             }
-            if (parse.GetValue(saveHead) is { } h)
+            if (headOut is { } h)
             {
                 var first = match.Embeddings[0];
                 var targets = match.Labels.Values.Span;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using SSL4Eco.Inference.Files;
 using SSL4Eco.Inference.Geo.Rasters;
 using SSL4Eco.Inference.Geo.Similarity;
 
@@ -20,6 +21,8 @@ internal static class SimilarityCommand
         {
             var mapPath = parse.GetValue(map)!.FullName;
             var q = parse.GetValue(query)!;
+            var outPath = parse.GetValue(output)!.FullName;
+            OutputGuard.Check([mapPath, File.Exists(q) ? q : null], [outPath]);
             float[] vector;
             var parts = q.Split(',');
             if (parts.Length == 2 && int.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var row)
@@ -31,7 +34,6 @@ internal static class SimilarityCommand
                 vector = model.Embed(QueryPatch.Read(q, model));
             }
             else throw new ArgumentException($"Query '{q}' is neither 'ROW,COL' nor an existing patch file.");
-            var outPath = parse.GetValue(output)!.FullName;
             SimilarityMap.Write(mapPath, vector, outPath, token);
             Console.WriteLine($"wrote {outPath}");
             return 0;

@@ -14,6 +14,8 @@ internal static class PixelMapTransform
     public static void Write(string embeddingMap, string outputPath, IReadOnlyList<string> bandNames, float noData,
         Action<float[], float[]> transform, int? expectedDim = null, CancellationToken cancellationToken = default)
     {
+        // The map and, for an int8 map, its scale raster are inputs the output must not replace.
+        OutputGuard.Check([embeddingMap, CogMapWriter.ScalePath(embeddingMap)], [outputPath]);
         using var reader = new EmbeddingRasterReader(embeddingMap);
         var ds = reader.Dataset;
         int dim = reader.Dim, w = reader.Width, h = reader.Height, k = bandNames.Count;

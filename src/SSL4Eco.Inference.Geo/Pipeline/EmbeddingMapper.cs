@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SSL4Eco.Inference.Embedding;
+using SSL4Eco.Inference.Files;
 using SSL4Eco.Inference.Geo.Gdal;
 using SSL4Eco.Inference.Geo.Outputs;
 using SSL4Eco.Inference.Geo.Tiling;
@@ -18,9 +19,14 @@ namespace SSL4Eco.Inference.Geo.Pipeline;
 /// Thread-safe: every call is independent (two concurrent runs must use different output prefixes). Stages are connected by
 /// bounded channels of <see cref="MapRequest.QueueCapacity"/> tiles, so memory stays bounded whatever the raster size.
 /// Cancellation stops the run after flushing finished tiles; rerunning the same request resumes without recomputing them, and
-/// the final files are byte-identical to an uninterrupted run. When a batch throws (or a tile cannot be read), its tiles are logged
-/// as failed, written as nodata, and left pending so a rerun retries them; the other tiles are kept. An
-/// <see cref="ArgumentException"/> from the model (e.g. a band the contract needs is missing) is a configuration error and stops the run.
+/// the final files are byte-identical to an uninterrupted run. A rerun resumes only a state made from the same input (size, time
+/// and a sample of its content), grid, validity rules and <see cref="IEmbeddingModel.Recipe"/> (scaling, harmonisation, bands,
+/// weights); otherwise see <see cref="MapRequest.OnMismatch"/>. When a batch throws (or a tile cannot be read), its tiles stay
+/// pending, the other tiles are kept, and the run ends with a <see cref="MapIncompleteException"/> naming how many failed and why,
+/// without writing final outputs; a rerun retries them. An <see cref="ArgumentException"/> from the model (e.g. a band the
+/// contract needs is missing) is a configuration error and stops the run. Before any work, every output is checked against the
+/// inputs (<see cref="OutputGuard"/>) and the output prefix is locked (<see cref="OutputLock"/>): a second run on the same
+/// prefix is refused at once.
 /// </remarks>
 public static class EmbeddingMapper
 {
@@ -35,6 +41,9 @@ public static class EmbeddingMapper
     /// <exception cref="ArgumentException">The request is invalid (message names the option).</exception>
     /// <exception cref="GdalException">The input cannot be opened or read.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; the resume state is kept.</exception>
+    /// <exception cref="MapIncompleteException">Some tiles failed; no final output was written, the rest is kept for a rerun.</exception>
+    /// <exception cref="ResumeMismatchException">An unfinished run of this output was made differently and <see cref="MapRequest.OnMismatch"/> is Refuse.</exception>
+    /// <exception cref="IOException">Another run holds the output's lock.</exception>
     public static async Task<MapResult> RunAsync(MapRequest request, IEmbeddingModel model, IProgress<MapProgress>? progress = null,
         ILogger? logger = null, CancellationToken cancellationToken = default)
     {
@@ -43,8 +52,11 @@ public static class EmbeddingMapper
         request.Validate();
         model.Contract.Validate();
         logger ??= NullLogger.Instance;
+        var (outputFiles, outputFolders) = OutputsOf(request);
+        OutputGuard.Check([request.InputPath, request.CloudMaskPath], outputFiles, outputFolders);
         var outDir = Path.GetDirectoryName(Path.GetFullPath(request.OutputPrefix));
         if (outDir is not null) Directory.CreateDirectory(outDir);
+        using var outputLock = OutputLock.Acquire(request.OutputPrefix);
 
         int dim = model.Contract.EmbeddingDim;
         int tileSize = request.TileSize ?? model.Contract.InputSize;
@@ -92,19 +104,29 @@ public static class EmbeddingMapper
             logger.LogWarning("{Tiles} tiles of {Tile} px (stride {Stride}) to embed: this takes long; a larger --tile/--stride or an --roi makes fewer.",
                 tiles.Count, grid.TileSize, grid.Stride);
         int tileCount = grid.Rows * grid.Columns;
-        var fingerprint = MapState.Fingerprint(new
+        var recipe = model.Recipe with { Harmonize = request.Harmonize, InputBands = bandNames };
+        var facts = new Dictionary<string, string>(recipe.ToMetadata(), StringComparer.Ordinal)
         {
-            input = Path.GetFullPath(request.InputPath),
-            grid.RasterWidth, grid.RasterHeight, grid.TileSize, grid.Stride, grid.Rows, grid.Columns,
-            tiles = tiles.Count,
-            model = model.Contract.ModelId, model.Contract.Version, dim,
-            request.MinValidFraction, request.CloudMaskPath, request.Harmonize, request.Roi, request.RoiWindow,
-        });
-        using var state = MapState.Open(request.OutputPrefix, fingerprint, tileCount, dim, request.Resume, request.NoDataValue);
+            ["input.path"] = Path.GetFullPath(request.InputPath),
+            ["input.identity"] = MapState.InputIdentity(request.InputPath),
+            ["cloud_mask.identity"] = request.CloudMaskPath is null ? "none" : MapState.InputIdentity(request.CloudMaskPath),
+            ["cloud_mask.values"] = string.Join(',', request.CloudMaskValues),
+            ["grid"] = FormattableString.Invariant($"{grid.RasterWidth}x{grid.RasterHeight} tile {grid.TileSize} stride {grid.Stride} {grid.Rows}x{grid.Columns} ({tiles.Count} tiles)"),
+            ["min_valid_fraction"] = request.MinValidFraction.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            ["roi"] = FormattableString.Invariant($"{request.Roi} {request.RoiCrs} {request.RoiWindow}"),
+        };
+        facts.Remove("ssl4eco.recipe_sha256"); // the items themselves are compared, so a mismatch names what differs
+        using var state = MapState.Open(request.OutputPrefix, facts, tileCount, dim, request.Resume, request.OnMismatch, request.NoDataValue, out var restarted);
+        if (restarted.Count > 0)
+            logger.LogWarning("Starting afresh: the unfinished run in {Folder} was made with a different {What}; its state was removed.", state.Folder, string.Join(", ", restarted));
         int Index(Tile t) => t.Row * grid.Columns + t.Col;
         var pending = tiles.Where(t => state.Status[Index(t)] == TileStatus.Pending).ToList();
         int resumed = tiles.Count - pending.Count;
-        int completed = resumed, skipped = tiles.Count(t => state.Status[Index(t)] == TileStatus.NoData), failed = 0;
+        int completed = resumed, skipped = 0, failed = 0;
+        // Failures are grouped by their message with numbers (windows, offsets) masked; each group shows its first message.
+        var reasons = new System.Collections.Concurrent.ConcurrentDictionary<string, (string First, int Count)>(StringComparer.Ordinal);
+        void Failed(string reason, int count) => reasons.AddOrUpdate(System.Text.RegularExpressions.Regex.Replace(reason, "[0-9]+", "#"),
+            (reason.Length > 300 ? reason[..300] + "…" : reason, count), (_, g) => (g.First, g.Count + count));
         if (resumed > 0) logger.LogInformation("Resuming: {Resumed} of {Total} tiles already done.", resumed, tiles.Count);
         progress?.Report(new MapProgress(completed, tiles.Count, skipped, failed, resumed));
 
@@ -127,7 +149,8 @@ public static class EmbeddingMapper
                 try { r = reader.Read(t, Index(t)); }
                 catch (GdalException e)
                 {
-                    logger.LogError(e, "Reading tile row {Row}, col {Col} failed; it is written as nodata and retried on resume.", t.Row, t.Col);
+                    logger.LogDebug(e, "Reading tile row {Row}, col {Col} failed; it stays pending for a rerun.", t.Row, t.Col);
+                    Failed("reading the input failed: " + FirstLine(e.Message), 1);
                     r = new TileRead(t, Index(t), null, 0, e);
                 }
                 await reads.Writer.WriteAsync(r, ct);
@@ -184,8 +207,9 @@ public static class EmbeddingMapper
                 }
                 catch (Exception e) when (e is not OperationCanceledException and not ArgumentException)
                 {
-                    logger.LogError(e, "Embedding a batch of {Count} tiles failed (first tile row {Row}, col {Col}); they are written as nodata and retried on resume.",
+                    logger.LogDebug(e, "Embedding a batch of {Count} tiles failed (first tile row {Row}, col {Col}); they stay pending for a rerun.",
                         batch.Count, batch[0].Tile.Row, batch[0].Tile.Col);
+                    Failed("embedding failed: " + FirstLine(e.Message), batch.Count);
                 }
                 for (int i = 0; i < batch.Count; i++)
                 {
@@ -218,7 +242,8 @@ public static class EmbeddingMapper
                     {
                         if (!AllFinite(emb))
                         {
-                            logger.LogError("The model returned NaN/Inf for tile row {Row}, col {Col}; written as nodata and retried on resume.", r.Tile.Row, r.Tile.Col);
+                            logger.LogDebug("The model returned NaN/Inf for tile row {Row}, col {Col}; it stays pending for a rerun.", r.Tile.Row, r.Tile.Col);
+                            Failed("the model returned NaN or infinite values", 1);
                             failed++;
                         }
                         else state.Record(r.Index, emb, TileStatus.Embedded, r.ValidFraction);
@@ -254,17 +279,22 @@ public static class EmbeddingMapper
             throw;
         }
 
+        var final = new MapProgress(completed, tiles.Count, skipped, failed, resumed);
+        if (failed > 0)
+        {
+            logger.LogInformation("{Failed} tiles failed; the resume state in {Folder} is kept so a rerun retries them.", failed, state.Folder);
+            throw new MapIncompleteException(final, [.. reasons.Values.OrderByDescending(g => g.Count).ThenBy(g => g.First, StringComparer.Ordinal)
+                .Select(g => (g.First, g.Count))]);
+        }
         var map = new EmbeddingMap(grid, wkt, dim, state, state.ValidFraction, [.. state.Status.Select(s => s != TileStatus.Embedded)],
-            request.NoDataValue, bandNames, date, MetadataFor(request, model, bandNames, date, harmonized));
+            request.NoDataValue, bandNames, date, MetadataFor(request, recipe, date, harmonized));
         var files = new List<string>();
         if (request.Outputs.HasFlag(MapOutputs.Cog)) files.AddRange(CogMapWriter.Write(request.OutputPrefix + ".tif", map, request.RasterType, cancellationToken));
         if (request.Outputs.HasFlag(MapOutputs.Npy)) files.AddRange(NpyMapWriter.Write(request.OutputPrefix, map));
         if (request.Outputs.HasFlag(MapOutputs.GeoParquet))
             files.Add(await GeoParquetMapWriter.WriteAsync(request.OutputPrefix + ".parquet", map, includeRoiOnly: tiles.Select(Index).ToHashSet(), cancellationToken).ConfigureAwait(false));
-        if (failed == 0) state.Delete();
-        else logger.LogWarning("{Failed} tiles failed; the resume state in {Folder} is kept so a rerun retries them.", failed, state.Folder);
-        var final = new MapProgress(completed, tiles.Count, skipped, failed, resumed);
-        logger.LogInformation("Map done: {Done} tiles ({Skipped} nodata, {Failed} failed, {Resumed} resumed).", completed, skipped, failed, resumed);
+        state.Delete();
+        logger.LogInformation("Map done: {Done} tiles ({Embedded} embedded, {Skipped} nodata, {Resumed} resumed).", completed, final.Embedded, skipped, resumed);
         return new MapResult(final, grid.Rows, grid.Columns, dim, files);
     }
 
@@ -274,13 +304,36 @@ public static class EmbeddingMapper
         return true;
     }
 
-    private static Dictionary<string, string> MetadataFor(MapRequest r, IEmbeddingModel model, string[] bands, DateOnly? date, bool harmonized)
+    /// <summary>
+    /// The files and folders a run of <paramref name="request"/> writes or removes: the outputs it asks for (an int8 map's
+    /// scale raster included), the lock file and the resume folder.
+    /// </summary>
+    public static (IReadOnlyList<string> Files, IReadOnlyList<string> Folders) OutputsOf(MapRequest request)
     {
-        var md = new Dictionary<string, string>(model.Contract.ToMetadata())
+        ArgumentNullException.ThrowIfNull(request);
+        var p = request.OutputPrefix;
+        var files = new List<string> { OutputLock.PathFor(p) };
+        if (request.Outputs.HasFlag(MapOutputs.Cog))
         {
-            ["ssl4eco.input_bands"] = string.Join(',', bands),
-            ["ssl4eco.tile_size"] = (r.TileSize ?? model.Contract.InputSize).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["ssl4eco.stride"] = (r.Stride ?? r.TileSize ?? model.Contract.InputSize).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            files.Add(p + ".tif");
+            if (request.RasterType == EmbeddingRasterType.Int8) files.Add(CogMapWriter.ScalePath(p + ".tif"));
+        }
+        if (request.Outputs.HasFlag(MapOutputs.Npy)) files.AddRange([p + ".npy", p + ".valid.npy", p + ".json"]);
+        if (request.Outputs.HasFlag(MapOutputs.GeoParquet)) files.Add(p + ".parquet");
+        return (files, [p + ".ssl4eco-partial"]);
+    }
+
+    private static string FirstLine(string message)
+    {
+        return message.Split('\n', 2)[0].Trim();
+    }
+
+    private static Dictionary<string, string> MetadataFor(MapRequest r, InputRecipe recipe, DateOnly? date, bool harmonized)
+    {
+        var md = new Dictionary<string, string>(recipe.ToMetadata())
+        {
+            ["ssl4eco.tile_size"] = (r.TileSize ?? recipe.Contract.InputSize).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["ssl4eco.stride"] = (r.Stride ?? r.TileSize ?? recipe.Contract.InputSize).ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["ssl4eco.harmonized"] = harmonized ? "true" : "false",
             ["ssl4eco.min_valid_fraction"] = r.MinValidFraction.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
             ["ssl4eco.software"] = "SSL4Eco.NET " + SoftwareVersion,

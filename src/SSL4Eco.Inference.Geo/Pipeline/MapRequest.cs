@@ -120,6 +120,12 @@ public sealed record MapRequest
     /// <summary>Continue an interrupted run from its resume state (default); false starts over.</summary>
     public bool Resume { get; init; } = true;
 
+    /// <summary>
+    /// What to do when the interrupted run was made with other settings, weights or input (anything that changes a tile's
+    /// embedding): refuse (default) or start afresh. Never resumed, so two runs are never mixed into one result.
+    /// </summary>
+    public ResumeMismatch OnMismatch { get; init; } = ResumeMismatch.Refuse;
+
     /// <summary>Value written for nodata tiles (default −9999).</summary>
     public float NoDataValue { get; init; } = -9999f;
 
@@ -161,17 +167,52 @@ public sealed record MapRequest
         if (CloudMaskPath is not null && (CloudMaskValues is null || CloudMaskValues.Count == 0))
             throw new ArgumentException("MapRequest.CloudMaskValues is empty although a cloud mask is given.");
         if (RoiCrs is not null && Roi is null) throw new ArgumentException("MapRequest.RoiCrs is set without a Roi.");
+        if (!Enum.IsDefined(OnMismatch)) throw new ArgumentException($"MapRequest.OnMismatch {(int)OnMismatch} is not a known choice.");
     }
 }
 
-/// <summary>Progress of a map run.</summary>
-/// <param name="Completed">Tiles finished (embedded, skipped or resumed).</param>
+/// <summary>
+/// Progress of a map run. The counts add up: <c>Completed = Embedded + Skipped + Failed + Resumed</c> and <c>Completed ≤ Total</c>.
+/// </summary>
+/// <param name="Completed">Tiles finished so far (embedded, skipped or failed in this run, or resumed).</param>
 /// <param name="Total">Tiles in the ROI.</param>
-/// <param name="Skipped">Tiles written as nodata (too few valid pixels).</param>
-/// <param name="Failed">Tiles whose batch failed (nodata in outputs; retried on resume).</param>
-/// <param name="Resumed">Tiles taken from a previous interrupted run.</param>
+/// <param name="Skipped">Tiles this run found nodata (too few valid pixels).</param>
+/// <param name="Failed">Tiles this run could not read or embed (kept pending; a rerun retries them).</param>
+/// <param name="Resumed">Tiles taken from a previous interrupted run (embedded or nodata there).</param>
 /// <remarks>Immutable; thread-safe.</remarks>
-public sealed record MapProgress(int Completed, int Total, int Skipped, int Failed, int Resumed);
+public sealed record MapProgress(int Completed, int Total, int Skipped, int Failed, int Resumed)
+{
+    /// <summary>Tiles this run embedded.</summary>
+    public int Embedded => Completed - Skipped - Failed - Resumed;
+}
+
+/// <summary>
+/// Some tiles of a map run could not be read or embedded: no final output was written (it would not be complete), the finished
+/// tiles are kept in the resume state, and a rerun retries the failed ones.
+/// </summary>
+/// <remarks>Immutable; thread-safe.</remarks>
+public sealed class MapIncompleteException : IOException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="progress">Final counts of the run.</param>
+    /// <param name="reasons">Why tiles failed: one reason per entry with its tile count.</param>
+    public MapIncompleteException(MapProgress progress, IReadOnlyList<(string Reason, int Tiles)> reasons)
+        : base(Describe(progress, reasons))
+    {
+        Progress = progress;
+        Reasons = reasons;
+    }
+
+    /// <summary>Final counts of the run.</summary>
+    public MapProgress Progress { get; }
+
+    /// <summary>Why tiles failed, grouped: the reason and how many tiles it hit.</summary>
+    public IReadOnlyList<(string Reason, int Tiles)> Reasons { get; }
+
+    private static string Describe(MapProgress p, IReadOnlyList<(string Reason, int Tiles)> reasons) =>
+        FormattableString.Invariant($"{p.Failed} of {p.Total} tiles failed, so no final output was written; the {p.Completed - p.Failed} finished tiles are kept and a re-run retries the failed ones. Why:")
+        + string.Concat(reasons.Select(r => FormattableString.Invariant($"\n  {r.Tiles} tile(s): {r.Reason}")));
+}
 
 /// <summary>The result of a map run: the final counts and the files written.</summary>
 /// <param name="Progress">Final counts.</param>

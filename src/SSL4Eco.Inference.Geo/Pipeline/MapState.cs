@@ -13,8 +13,9 @@ internal enum TileStatus : byte
 /// <summary>
 /// The resume state of a map run, in folder <c>prefix.ssl4eco-partial/</c>: <c>embeddings.f32</c> (rows × cols × dim float32,
 /// row-major), <c>status.bin</c> (one <see cref="TileStatus"/> byte per tile), <c>valid.f64</c> (valid fraction per tile) and
-/// <c>run.json</c> (a fingerprint of input, grid and model). Embeddings are flushed before their status byte, so a tile marked
-/// done is always complete; a fingerprint mismatch starts over.
+/// <c>run.json</c> (the facts that decide a tile's embedding: the input's identity, grid, validity rules and the model's
+/// <see cref="Inference.Preprocessing.InputRecipe"/>). Embeddings are flushed before their status byte, so a tile marked done is
+/// always complete; a state whose facts differ is never resumed (see <see cref="Open"/>).
 /// </summary>
 /// <remarks>Single writer; not thread-safe.</remarks>
 internal sealed class MapState : IDisposable, Outputs.IEmbeddingValues
@@ -47,11 +48,29 @@ internal sealed class MapState : IDisposable, Outputs.IEmbeddingValues
         else _valid.SetLength((long)tiles * 8);
     }
 
-    public static MapState Open(string prefix, string fingerprint, int tiles, int dim, bool resume, float noData)
+    /// <summary>
+    /// Opens the resume state of <paramref name="prefix"/>. A state made by a run with other <paramref name="facts"/> is
+    /// never resumed: with <see cref="ResumeMismatch.Restart"/> it is removed (and <paramref name="restarted"/> says what
+    /// differed), with <see cref="ResumeMismatch.Refuse"/> a <see cref="ResumeMismatchException"/> names the differences.
+    /// </summary>
+    public static MapState Open(string prefix, IReadOnlyDictionary<string, string> facts, int tiles, int dim, bool resume,
+        ResumeMismatch onMismatch, float noData, out IReadOnlyList<string> restarted)
     {
         var folder = prefix + ".ssl4eco-partial";
         var runFile = Path.Combine(folder, "run.json");
-        bool fresh = !resume || !File.Exists(runFile) || File.ReadAllText(runFile) != fingerprint;
+        var fingerprint = Fingerprint(facts);
+        restarted = [];
+        bool fresh = !resume || !File.Exists(runFile);
+        if (!fresh)
+        {
+            var differences = Differences(File.ReadAllText(runFile), facts);
+            if (differences.Count > 0)
+            {
+                if (onMismatch == ResumeMismatch.Refuse) throw new ResumeMismatchException(folder, differences);
+                restarted = differences;
+                fresh = true;
+            }
+        }
         if (fresh && Directory.Exists(folder)) Directory.Delete(folder, true);
         Directory.CreateDirectory(folder);
         var state = new MapState(folder, tiles, dim, fresh, noData);
@@ -59,7 +78,53 @@ internal sealed class MapState : IDisposable, Outputs.IEmbeddingValues
         return state;
     }
 
-    public static string Fingerprint(object facts) => JsonSerializer.Serialize(facts);
+    /// <summary>
+    /// A cheap identity of a (possibly huge) local input: length, last write time, and the SHA-256 of 64 KiB at the start, the
+    /// end and 15 evenly spaced offsets (header, tile index and a sample of blocks), so a replaced file of the same size is told
+    /// apart without reading it all. For a VRT, the identities of the local files it references are included. GDAL virtual
+    /// paths (<c>/vsicurl/…</c>) are identified by their path only.
+    /// </summary>
+    public static string InputIdentity(string path)
+    {
+        if (!File.Exists(path)) return "path " + path;
+        var info = new FileInfo(path);
+        const int piece = 1 << 16;
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        long length;
+        using (var fs = new FileStream(info.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, piece))
+        {
+            length = fs.Length;
+            var buffer = new byte[piece];
+            var offsets = new SortedSet<long> { 0, Math.Max(0, length - piece) };
+            for (int k = 1; k < 16; k++) offsets.Add(length / 16 * k);
+            foreach (var offset in offsets)
+            {
+                fs.Position = offset;
+                int n = fs.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+                sha.AppendData(buffer, 0, n);
+            }
+        }
+        var id = FormattableString.Invariant($"{length} {info.LastWriteTimeUtc.Ticks} {Convert.ToHexStringLower(sha.GetHashAndReset())}");
+        foreach (var source in Files.OutputGuard.VrtSources(path).Take(64))
+            if (File.Exists(source) && !source.EndsWith(".vrt", StringComparison.OrdinalIgnoreCase)) id += " | " + InputIdentity(source);
+        return id;
+    }
+
+    /// <summary>The facts as stable JSON (keys in ordinal order).</summary>
+    public static string Fingerprint(IReadOnlyDictionary<string, string> facts) =>
+        JsonSerializer.Serialize(new SortedDictionary<string, string>(facts.ToDictionary(), StringComparer.Ordinal));
+
+    /// <summary>The keys whose values differ between a stored fingerprint and <paramref name="facts"/> ("format" when it cannot be read).</summary>
+    private static List<string> Differences(string stored, IReadOnlyDictionary<string, string> facts)
+    {
+        Dictionary<string, string>? old;
+        try { old = JsonSerializer.Deserialize<Dictionary<string, string>>(stored); }
+        catch (JsonException) { old = null; }
+        if (old is null) return ["the resume state's format (made by an older version)"];
+        return old.Keys.Union(facts.Keys)
+            .Where(k => !(old.TryGetValue(k, out var a) && facts.TryGetValue(k, out var b) && a == b))
+            .Order(StringComparer.Ordinal).ToList();
+    }
 
     public void Record(int index, ReadOnlySpan<float> embedding, TileStatus status, double validFraction)
     {
@@ -115,4 +180,38 @@ internal sealed class MapState : IDisposable, Outputs.IEmbeddingValues
         _status.Dispose();
         _valid.Dispose();
     }
+}
+
+/// <summary>What a map run does when an unfinished run of the same output was made with other settings, weights or input.</summary>
+public enum ResumeMismatch
+{
+    /// <summary>Stop with a <see cref="ResumeMismatchException"/> naming what differs (default): nothing is lost.</summary>
+    Refuse = 0,
+    /// <summary>Remove the unfinished run's state and start afresh (logged, naming what differed).</summary>
+    Restart = 1,
+}
+
+/// <summary>
+/// The unfinished run of an output was made with other settings, weights or input than this run, so resuming it would mix
+/// two runs into one result.
+/// </summary>
+/// <remarks>Immutable; thread-safe.</remarks>
+public sealed class ResumeMismatchException : IOException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="folder">The resume folder.</param>
+    /// <param name="differences">What differs (fingerprint keys).</param>
+    public ResumeMismatchException(string folder, IReadOnlyList<string> differences)
+        : base($"the unfinished run in '{folder}' was made with a different {string.Join(", ", differences)}; resuming it would mix two runs. " +
+            "Start afresh (MapRequest.OnMismatch = Restart) or rerun with the original settings.")
+    {
+        Folder = folder;
+        Differences = differences;
+    }
+
+    /// <summary>The resume folder.</summary>
+    public string Folder { get; }
+
+    /// <summary>What differs (fingerprint keys, e.g. <c>ssl4eco.scaling_divisor</c>, <c>input.identity</c>).</summary>
+    public IReadOnlyList<string> Differences { get; }
 }

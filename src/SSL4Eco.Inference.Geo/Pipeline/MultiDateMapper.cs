@@ -59,6 +59,15 @@ public static class MultiDateMapper
         if (inputs.Count == 0) throw new ArgumentException("Multi-date mapping needs at least one dated input.", nameof(inputs));
         if (inputs.Select(i => i.Date).Distinct().Count() != inputs.Count) throw new ArgumentException("Multi-date inputs repeat a date.", nameof(inputs));
         var ordered = inputs.OrderBy(i => i.Date).ToList();
+        request.Validate();
+        // Every date's outputs and the aggregated outputs are checked against every input before any work, and the
+        // aggregated prefix is locked for the whole run (each date's prefix is locked by its own EmbeddingMapper run).
+        var aggregatedOutputs = EmbeddingMapper.OutputsOf(request);
+        var dateOutputs = ordered.Select(i => EmbeddingMapper.OutputsOf(request with { OutputPrefix = DatePrefix(request.OutputPrefix, i.Date), Outputs = request.Outputs | MapOutputs.Npy })).ToList();
+        Files.OutputGuard.Check(ordered.Select(i => (string?)i.Path).Append(request.CloudMaskPath),
+            aggregatedOutputs.Files.Concat(dateOutputs.SelectMany(d => d.Files)), aggregatedOutputs.Folders.Concat(dateOutputs.SelectMany(d => d.Folders)));
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(request.OutputPrefix))!);
+        using var outputLock = Files.OutputLock.Acquire(request.OutputPrefix);
         GeoTransform? gt0 = null;
         (int W, int H) size0 = default;
         GdalSpatialReference? crs0 = null;
@@ -99,7 +108,7 @@ public static class MultiDateMapper
             wkt = ds.ProjectionWkt;
             grid = TileGrid.For(ds, request.TileSize ?? model.Contract.InputSize, request.Stride, request.RoiWindow);
         }
-        var md = new Dictionary<string, string>(model.Contract.ToMetadata())
+        var md = new Dictionary<string, string>((model.Recipe with { Harmonize = request.Harmonize }).ToMetadata())
         {
             ["ssl4eco.dates"] = string.Join(',', ordered.Select(i => i.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture))),
             ["ssl4eco.date_aggregation"] = aggregation.ToString().ToLowerInvariant(),

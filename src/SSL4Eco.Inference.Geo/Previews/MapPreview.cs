@@ -26,6 +26,7 @@ public static class MapPreview
     public static string Write(string embeddingMapPath, string inputPath, string pngPath, int maxSize = 512, IReadOnlyList<string>? inputBands = null)
     {
         if (maxSize < 8) throw new ArgumentOutOfRangeException(nameof(maxSize), $"Preview size must be at least 8, got {maxSize}.");
+        Files.OutputGuard.Check([embeddingMapPath, inputPath], [pngPath]);
         using var input = GdalDataset.Open(inputPath);
         double scale = Math.Min(1.0, (double)maxSize / Math.Max(input.Width, input.Height));
         int w = Math.Max(1, (int)Math.Round(input.Width * scale)), h = Math.Max(1, (int)Math.Round(input.Height * scale));

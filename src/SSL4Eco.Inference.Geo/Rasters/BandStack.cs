@@ -83,6 +83,7 @@ public static partial class BandStack
     {
         ArgumentNullException.ThrowIfNull(files);
         ArgumentException.ThrowIfNullOrEmpty(vrtPath);
+        Files.OutputGuard.Check(files.Select(f => (string?)f.Path).Append(referenceGridPath), [vrtPath]);
         if (files.Count == 0) throw new ArgumentException("A band stack needs at least one band file.", nameof(files));
         var dup = files.GroupBy(f => f.Band, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
         if (dup is not null) throw new ArgumentException($"Band '{dup.Key}' is given twice in the stack.", nameof(files));

@@ -2,15 +2,15 @@ using System.Security.Cryptography;
 using System.Text;
 using SSL4Eco.Inference.Embedding;
 using SSL4Eco.Inference.Geo.Rasters;
-using SSL4Eco.Inference.Models;
 using SSL4Eco.Inference.Preprocessing;
 
 namespace SSL4Eco.Inference.Geo.Tables;
 
 /// <summary>
 /// Embeds a folder of patch rasters (one patch per file, ids = file names) once and caches the table by content hash:
-/// the key covers the model contract (id, bands, scaling, spatial policy, source checkpoint hash) and every file's name
-/// and SHA-256, so a changed file or another model gives a new entry and an unchanged folder is never embedded twice.
+/// the key covers the model's <see cref="IEmbeddingModel.Recipe"/> (contract, the scaling and harmonisation in effect, the
+/// weights' hash) and every file's name and SHA-256, so a changed file, another scaling or another model gives a new entry
+/// and an unchanged folder is never embedded twice.
 /// </summary>
 /// <remarks>Stateless; thread-safe (cache entries are written atomically).</remarks>
 public static class PatchFolderEmbeddings
@@ -18,11 +18,12 @@ public static class PatchFolderEmbeddings
     /// <summary>Patch file extensions picked up from the folder (<see cref="RasterFiles.Extensions"/>).</summary>
     public static IReadOnlyList<string> Extensions => RasterFiles.Extensions;
 
-    /// <summary>The cache key of a folder for a model (lower-case hex SHA-256).</summary>
-    public static string CacheKey(string folder, ModelContract contract)
+    /// <summary>The cache key of a folder for a model's recipe (lower-case hex SHA-256).</summary>
+    public static string CacheKey(string folder, InputRecipe recipe)
     {
+        ArgumentNullException.ThrowIfNull(recipe);
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(Encoding.UTF8.GetBytes(contract.ToCanonicalText()));
+        sha.AppendData(Encoding.UTF8.GetBytes(recipe.ToCanonicalText()));
         foreach (var file in Files(folder))
         {
             using var fs = File.OpenRead(file);
@@ -47,7 +48,7 @@ public static class PatchFolderEmbeddings
         var files = Files(folder);
         if (files.Count == 0)
             throw new ArgumentException($"'{folder}' holds no patch files ({string.Join(", ", Extensions)}).");
-        var cached = Path.Combine(cacheFolder, CacheKey(folder, model.Contract) + ".parquet");
+        var cached = Path.Combine(cacheFolder, CacheKey(folder, model.Recipe) + ".parquet");
         if (File.Exists(cached)) return await EmbeddingTable.ReadAsync(cached, cancellationToken).ConfigureAwait(false);
         var table = EmbedFiles(files, model, bands, progress: progress, cancellationToken: cancellationToken);
         if (table.Rows == 0) throw new InvalidDataException($"'{folder}': no patch could be embedded.");

@@ -34,13 +34,15 @@ public static class CheckpointConverter
     /// <param name="logger">Optional logger.</param>
     /// <param name="cancellationToken">Cancels the export.</param>
     /// <exception cref="CheckpointFormatException">The checkpoint is truncated, corrupt, or not a ResNet-50 encoder.</exception>
-    /// <exception cref="ArgumentException">No contract was given and none can be inferred, or it does not fit the weights.</exception>
+    /// <exception cref="ArgumentException">No contract was given and none can be inferred, or it does not fit the weights, or
+    /// <paramref name="onnxPath"/> is the checkpoint itself (see <see cref="Files.OutputGuard"/>).</exception>
     public static ConversionResult Convert(string checkpointPath, string onnxPath, ModelContract? contract = null,
         WeightsRegistry? registry = null, ILogger? logger = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(checkpointPath);
         ArgumentException.ThrowIfNullOrEmpty(onnxPath);
         if (!File.Exists(checkpointPath)) throw new FileNotFoundException($"Checkpoint '{checkpointPath}' does not exist.", checkpointPath);
+        Files.OutputGuard.Check(checkpointPath, onnxPath);
         var checkpoint = CheckpointLayouts.ReadEncoder(checkpointPath);
         WeightsEntry? entry = null;
         if (contract is null)

@@ -14,6 +14,13 @@ public interface IEmbeddingModel
     ModelContract Contract { get; }
 
     /// <summary>
+    /// How this model turns a patch into an embedding (contract, scaling and harmonisation in effect, weights' hash): the
+    /// identity every resume fingerprint, cache key and output metadata uses. The default is the contract's own recipe with
+    /// default options and unknown weights; encoders with options or known weights override it.
+    /// </summary>
+    InputRecipe Recipe => InputRecipe.For(Contract);
+
+    /// <summary>
     /// Embeds a batch of patches; returns a row-major <c>[patches.Count, Contract.EmbeddingDim]</c> array.
     /// Throws <see cref="ArgumentException"/> for an empty batch or an unusable patch.
     /// </summary>

@@ -30,7 +30,8 @@ public sealed record WeightsCacheOptions
 
 /// <summary>
 /// Downloads registry weights into a local cache with HTTP Range resume and SHA-256 verification, and caches converted
-/// ONNX models next to them. Layout: <c>{cache}/{id}/{file_name}</c>; downloads go to <c>{file}.partial</c> and are
+/// ONNX models next to them (a download or conversion holds an <see cref="Files.OutputLock"/> on its target, so two processes
+/// never write the same cache entry at once; the second waits and uses the first's result). Layout: <c>{cache}/{id}/{file_name}</c>; downloads go to <c>{file}.partial</c> and are
 /// renamed only after verification, so a file under its final name is always complete.
 /// </summary>
 /// <remarks>
@@ -117,6 +118,9 @@ public sealed class WeightsCache : IDisposable
         {
             if (File.Exists(path)) return path;
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            // Another process downloading the same file holds this lock until it ends: wait, then use its result.
+            using var processLock = await Files.OutputLock.AcquireAsync(path, cancellationToken).ConfigureAwait(false);
+            if (File.Exists(path)) return path;
             await DownloadAsync(entry, path, progress, cancellationToken).ConfigureAwait(false);
             return path;
         }
@@ -144,6 +148,9 @@ public sealed class WeightsCache : IDisposable
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (Conversion.CacheSeal.IsIntact(onnx)) return onnx;
+            Directory.CreateDirectory(Path.GetDirectoryName(onnx)!);
+            using var processLock = await Files.OutputLock.AcquireAsync(onnx, cancellationToken).ConfigureAwait(false);
             if (Conversion.CacheSeal.IsIntact(onnx)) return onnx;
             if (File.Exists(onnx)) _log.LogWarning("The cached converted model {File} is damaged or unverified; converting the checkpoint again.", onnx);
             var tmp = onnx + ".partial";

@@ -73,6 +73,8 @@ np.save(out + '.cog.npy', np.transpose(cog.ReadAsArray(), (1, 2, 0)).astype(np.f
         Assert.Equal(0, result.Progress.Failed);
         Assert.Equal(31, model.PatchesEmbedded);
         Assert.Equal(35, progress[^1].Completed);
+        Assert.Equal(31, result.Progress.Embedded);
+        Assert.All(progress, p => Assert.True(p.Completed <= p.Total && p.Embedded + p.Skipped + p.Failed + p.Resumed == p.Completed && p.Embedded >= 0, p.ToString()));
 
         PythonOracle.Run(Expected, input, "64", "0.5", dir.File("exp.npy"), dir.File("out/map.tif"));
         var (exp, shape) = NpyFile.ReadSingle(dir.File("exp.npy"));
@@ -166,14 +168,17 @@ print(repr([a[2].astype(np.float64).mean(), a[2][0,0], a[2][-1,-1], a[0].astype(
     }
 
     [Fact]
-    public async Task A_failing_batch_is_nodata_keeps_the_rest_and_is_retried_on_rerun()
+    public async Task A_failing_batch_fails_the_run_without_final_outputs_keeps_the_rest_and_is_retried_on_rerun()
     {
         using var dir = new TempDir();
         var input = dir.File("in.tif");
         PythonOracle.Run(MakeRaster, input, "500", "333");
         var bad = new FeatureModel("B2", "B3", "B4") { OnCall = (call, _) => { if (call == 2) throw new InvalidOperationException("boom"); } };
-        var r1 = await EmbeddingMapper.RunAsync(Request(input, dir.File("m")) with { ReaderCount = 1 }, bad);
-        Assert.Equal(4, r1.Progress.Failed);
+        var failed = await Assert.ThrowsAsync<MapIncompleteException>(() => EmbeddingMapper.RunAsync(Request(input, dir.File("m")) with { ReaderCount = 1 }, bad));
+        Assert.Equal(4, failed.Progress.Failed);
+        Assert.Equal(48, failed.Progress.Completed);
+        Assert.Equal([("embedding failed: boom", 4)], failed.Reasons);
+        Assert.False(File.Exists(dir.File("m.npy")));   // no final output pretends to be complete
         Assert.True(Directory.Exists(dir.File("m.ssl4eco-partial")));
         var good = new FeatureModel("B2", "B3", "B4");
         var r2 = await EmbeddingMapper.RunAsync(Request(input, dir.File("m")) with { ReaderCount = 1 }, good);

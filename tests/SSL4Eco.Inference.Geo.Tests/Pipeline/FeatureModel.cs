@@ -13,6 +13,11 @@ internal sealed class FeatureModel(params string[] bands) : IEmbeddingModel
     private int _calls;
     public ModelContract Contract { get; } = new() { Bands = bands, Scaling = new InputScaling(1), Spatial = SpatialPolicy.BilinearResize, InputSize = 64, EmbeddingDim = bands.Length * 3, ModelId = "feature-test" };
     public int Calls => _calls;
+
+    /// <summary>Scaling override and weights hash the recipe reports (the features themselves do not change).</summary>
+    public InputScaling? ScalingOverride { get; init; }
+    public string? Weights { get; init; }
+    public InputRecipe Recipe => InputRecipe.For(Contract, new PreprocessingOptions { ScalingOverride = ScalingOverride }, Weights);
     public int PatchesEmbedded;
     public Action<int, IReadOnlyList<Patch>>? OnCall { get; init; }
 

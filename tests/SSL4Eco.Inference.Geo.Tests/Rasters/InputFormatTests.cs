@@ -193,18 +193,23 @@ np.save(f'{d}/stack.npy', np.stack(out).astype(np.float32))
         PythonOracle.Run(MakeInputs, dir.Path);
 
         // Truncated JPEG2000 (the header opens, the code-stream is cut): every tile read fails with a GdalException naming
-        // the file; the run keeps going, reports the tiles as failed and keeps the resume state.
+        // the file; the run reads every tile, then fails naming how many failed and why, writes no final output and keeps
+        // the resume state (the failures are logged with their exceptions at debug level).
         var bytes = File.ReadAllBytes(dir.File("in.jp2"));
         var truncated = dir.File("cut.jp2");
         File.WriteAllBytes(truncated, bytes.AsSpan(0, bytes.Length / 2).ToArray());
         var log = new ErrorLog();
-        var result = await EmbeddingMapper.RunAsync(Request(truncated, dir.File("cut")) with { InputBands = ["B2", "B3", "B4"] },
-            new FeatureModel("B2", "B3", "B4"), logger: log);
-        Assert.Equal(new MapProgress(6, 6, 0, 6, 0), result.Progress);
-        Assert.NotEmpty(log.Errors);
+        var failed = await Assert.ThrowsAsync<MapIncompleteException>(() => EmbeddingMapper.RunAsync(Request(truncated, dir.File("cut")) with { InputBands = ["B2", "B3", "B4"] },
+            new FeatureModel("B2", "B3", "B4"), logger: log));
+        Assert.Equal(new MapProgress(6, 6, 0, 6, 0), failed.Progress);
+        Assert.StartsWith("6 of 6 tiles failed", failed.Message);
+        var reason = Assert.Single(failed.Reasons);
+        Assert.Equal(6, reason.Tiles);
+        Assert.Contains(truncated, reason.Reason);
+        Assert.Equal(6, log.Errors.Count);
         Assert.All(log.Errors, e => Assert.Contains(truncated, Assert.IsType<GdalException>(e).Message));
         Assert.True(Directory.Exists(dir.File("cut.ssl4eco-partial")));
-        Assert.All(NpyFile.ReadSingle(dir.File("cut.npy")).Data, v => Assert.Equal(-9999f, v));
+        Assert.False(File.Exists(dir.File("cut.npy")));
 
         // A JP2 cut inside its header cannot be opened at all.
         var stub = dir.File("stub.jp2");
@@ -249,7 +254,7 @@ np.save(f'{d}/stack.npy', np.stack(out).astype(np.float32))
         return false;
     }
 
-    /// <summary>Collects the exceptions logged at error level.</summary>
+    /// <summary>Collects the exceptions logged (at any level).</summary>
     private sealed class ErrorLog : ILogger
     {
         private readonly ConcurrentQueue<Exception> _errors = new();
@@ -258,7 +263,7 @@ np.save(f'{d}/stack.npy', np.stack(out).astype(np.float32))
         public bool IsEnabled(LogLevel logLevel) => true;
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (logLevel >= LogLevel.Error && exception is not null) _errors.Enqueue(exception);
+            if (exception is not null) _errors.Enqueue(exception);
         }
     }
 }

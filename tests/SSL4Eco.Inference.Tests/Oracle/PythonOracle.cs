@@ -60,3 +60,40 @@ public static class Repo
         throw new InvalidOperationException("Repository root (SSL4Eco.Inference.sln) not found above " + AppContext.BaseDirectory);
     }
 }
+
+/// <summary>Runs system tools the disk-full tests need (mount, umount, ln); false when the tool fails or is missing.</summary>
+public static class Tmpfs
+{
+    public static bool Run(string file, params string[] args)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(file, args) { RedirectStandardError = true, UseShellExecute = false })!;
+            p.WaitForExit();
+            return p.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception) { return false; }
+    }
+}
+
+/// <summary>A fact skipped, with the reason, where a small tmpfs cannot be mounted (mounting needs root on Linux).</summary>
+public sealed class TmpfsFactAttribute : FactAttribute
+{
+    private static readonly Lazy<bool> CanMount = new(() =>
+    {
+        var probe = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "ssl4eco-mount-probe-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(probe);
+        try
+        {
+            if (!OperatingSystem.IsLinux() || !Tmpfs.Run("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", probe)) return false;
+            Tmpfs.Run("umount", probe);
+            return true;
+        }
+        finally { Directory.Delete(probe, true); }
+    });
+
+    public TmpfsFactAttribute()
+    {
+        if (!CanMount.Value) Skip = "Cannot mount a tmpfs here (needs root on Linux); a full disk cannot be made without it.";
+    }
+}
