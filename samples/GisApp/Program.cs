@@ -7,6 +7,7 @@
 using Microsoft.Extensions.Logging;
 using SSL4Eco.Inference.Conversion;
 using SSL4Eco.Inference.Embedding;
+using SSL4Eco.Inference.Geo.Outputs;
 using SSL4Eco.Inference.Geo.Pipeline;
 using SSL4Eco.Inference.Geo.Rasters;
 using SSL4Eco.Inference.Geo.Similarity;

@@ -1,5 +1,6 @@
 using SSL4Eco.Inference.Checkpoints;
 using SSL4Eco.Inference.Embedding;
+using SSL4Eco.Inference.Geo.Pipeline;
 using SSL4Eco.Inference.Models;
 
 namespace SSL4Eco.Cli.Commands;
@@ -39,7 +40,7 @@ internal static class CliRunner
         || e.GetType().Name == "OnnxRuntimeException";
 
     /// <summary>
-    /// The exception's message as one line for a user: without .NET's " (Parameter 'x')" suffix and "Actual value was …"
+    /// The exception's message as one line for a user (a failed map: one line per reason): without .NET's " (Parameter 'x')" suffix and "Actual value was …"
     /// line, and with the library's advice translated to the tool's options.
     /// </summary>
     internal static string UserMessage(Exception e)
@@ -58,7 +59,9 @@ internal static class CliRunner
             if (e is ArgumentOutOfRangeException { ActualValue: { } v })
                 m = m.Replace($"Actual value was {v}.", "", StringComparison.Ordinal);
         }
-        m = string.Join(' ', m.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        // One line, except a failed map's summary, which lists one line per reason (indented under its error line).
+        if (e is not MapIncompleteException)
+            m = string.Join(' ', m.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
         foreach (var (library, tool) in Translations) m = m.Replace(library, tool, StringComparison.Ordinal);
         return m;
     }

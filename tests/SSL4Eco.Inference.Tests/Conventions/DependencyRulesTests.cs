@@ -1,0 +1,124 @@
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using SSL4Eco.Inference.Tests.Oracle;
+
+namespace SSL4Eco.Inference.Tests.Conventions;
+
+/// <summary>
+/// The dependency rules of docs/ARCHITECTURE.md, checked on the sources: which package may reference which, and no
+/// cycle between folders (namespaces) anywhere under src/. A new arrow that breaks a rule fails here, in review.
+/// </summary>
+public sealed partial class DependencyRulesTests
+{
+    /// <summary>The packages each package may reference (project references); nothing else.</summary>
+    private static readonly Dictionary<string, string[]> AllowedPackageReferences = new()
+    {
+        ["SSL4Eco.Inference"] = [],
+        ["SSL4Eco.Inference.Geo"] = ["SSL4Eco.Inference"],
+        // Training uses Geo for GDAL only; ARCHITECTURE.md's target is a separate SSL4Eco.Gdal package (issue #11).
+        ["SSL4Eco.Training"] = ["SSL4Eco.Inference", "SSL4Eco.Inference.Geo"],
+        ["SSL4Eco.Cli"] = ["SSL4Eco.Inference", "SSL4Eco.Inference.Geo"],
+        ["SSL4Eco.Training.Cli"] = ["SSL4Eco.Training"],
+    };
+
+    [Fact]
+    public void Every_package_references_only_what_the_architecture_allows()
+    {
+        var projects = Directory.GetDirectories(Path.Combine(Repo.Root, "src")).Select(Path.GetFileName).Order().ToArray();
+        Assert.Equal(AllowedPackageReferences.Keys.Order(), projects!);
+        foreach (var project in projects)
+        {
+            var csproj = XDocument.Load(Path.Combine(Repo.Root, "src", project!, project + ".csproj"));
+            var references = csproj.Descendants("ProjectReference")
+                .Select(r => Path.GetFileNameWithoutExtension(r.Attribute("Include")!.Value.Replace('\\', '/')))
+                .Order().ToArray();
+            var forbidden = references.Except(AllowedPackageReferences[project!]).ToArray();
+            Assert.True(forbidden.Length == 0, $"{project} references {string.Join(", ", forbidden)}, which docs/ARCHITECTURE.md forbids");
+        }
+    }
+
+    [Fact]
+    public void No_two_folders_depend_on_each_other()
+    {
+        var graph = NamespaceGraph();
+        Assert.True(graph.Count > 20, "the source scan found too few namespaces: " + graph.Count);
+        var cycles = StronglyConnected(graph).Where(c => c.Count > 1).Select(c => string.Join(" ⇄ ", c.Order())).ToArray();
+        Assert.True(cycles.Length == 0, "folder cycles: " + string.Join("; ", cycles));
+    }
+
+    [Fact]
+    public void The_cycle_detector_finds_a_cycle()
+    {
+        var graph = new Dictionary<string, HashSet<string>>
+        {
+            ["A"] = ["B"], ["B"] = ["C"], ["C"] = ["A"], ["D"] = ["A"],
+        };
+        var cycles = StronglyConnected(graph).Where(c => c.Count > 1).ToArray();
+        Assert.Equal(["A", "B", "C"], Assert.Single(cycles).Order());
+    }
+
+    /// <summary>
+    /// Namespace → the SSL4Eco namespaces its files name (using directives, qualified names, cref), over every source
+    /// file under src/. A name resolves to the longest declared namespace it starts with.
+    /// </summary>
+    private static Dictionary<string, HashSet<string>> NamespaceGraph()
+    {
+        var sep = Path.DirectorySeparatorChar;
+        var files = Directory.EnumerateFiles(Path.Combine(Repo.Root, "src"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{sep}bin{sep}") && !f.Contains($"{sep}obj{sep}") && !f.Contains($"{sep}build{sep}"))
+            .Select(f => (Text: File.ReadAllText(f), Namespace: NamespaceDeclaration().Match(File.ReadAllText(f))))
+            .Where(f => f.Namespace.Success)
+            .Select(f => (f.Text, Namespace: f.Namespace.Groups[1].Value))
+            .ToArray();
+        var declared = files.Select(f => f.Namespace).ToHashSet();
+        var graph = declared.ToDictionary(n => n, _ => new HashSet<string>());
+        foreach (var (text, from) in files)
+            foreach (Match m in QualifiedName().Matches(text))
+            {
+                var to = m.Value;
+                while (!declared.Contains(to) && to.Contains('.')) to = to[..to.LastIndexOf('.')];
+                if (declared.Contains(to) && to != from && !to.StartsWith(from + ".", StringComparison.Ordinal)
+                    && !from.StartsWith(to + ".", StringComparison.Ordinal))
+                    graph[from].Add(to);
+            }
+        return graph;
+    }
+
+    /// <summary>Tarjan's strongly connected components.</summary>
+    private static List<List<string>> StronglyConnected(Dictionary<string, HashSet<string>> graph)
+    {
+        var index = new Dictionary<string, int>();
+        var low = new Dictionary<string, int>();
+        var stack = new Stack<string>();
+        var onStack = new HashSet<string>();
+        var result = new List<List<string>>();
+        int next = 0;
+
+        void Visit(string v)
+        {
+            index[v] = low[v] = next++;
+            stack.Push(v);
+            onStack.Add(v);
+            foreach (var w in graph.GetValueOrDefault(v) ?? [])
+            {
+                if (!index.ContainsKey(w)) { Visit(w); low[v] = Math.Min(low[v], low[w]); }
+                else if (onStack.Contains(w)) low[v] = Math.Min(low[v], index[w]);
+            }
+            if (low[v] != index[v]) return;
+            var component = new List<string>();
+            string x;
+            do { x = stack.Pop(); onStack.Remove(x); component.Add(x); } while (x != v);
+            result.Add(component);
+        }
+
+        foreach (var v in graph.Keys.ToArray())
+            if (!index.ContainsKey(v)) Visit(v);
+        return result;
+    }
+
+    [GeneratedRegex(@"^namespace\s+(SSL4Eco[\w.]*)\s*[;{]", RegexOptions.Multiline)]
+    private static partial Regex NamespaceDeclaration();
+
+    [GeneratedRegex(@"\bSSL4Eco(?:\.\w+)+")]
+    private static partial Regex QualifiedName();
+}
