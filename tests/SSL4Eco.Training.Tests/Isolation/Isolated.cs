@@ -19,6 +19,9 @@ public sealed record IsolatedResult(int ExitCode, string? Signal, bool TimedOut,
         return $"isolated scenario {scenario} exited with {ExitCode} after step '{LastStep ?? "(none)"}'.\n{Tail(Stdout)}\n{Tail(Stderr)}";
     }
 
+    /// <summary>Every step the child recorded, one a line.</summary>
+    public string LastStepsText() => string.Join('\n', Stdout.Split('\n').Where(l => l.StartsWith(Isolated.Marker + "step ", StringComparison.Ordinal)));
+
     private static string Tail(string text) => text.Length <= 4000 ? text : text[^4000..];
 }
 
