@@ -14,6 +14,12 @@ namespace SSL4Eco.Training.Cli;
 internal static class SelfCheck
 {
     internal const string CommandName = "self-check";
+
+    /// <summary>
+    /// Fault injection for the tests of this fallback (there is no CPU at hand that crashes on demand): "mkldnn" makes
+    /// the child die with a real SIGFPE (an integer division by zero in native code) when oneDNN is on, "always" always.
+    /// </summary>
+    internal const string FaultVariable = "SSL4ECO_SELF_CHECK_FAULT";
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(5);
 
     /// <summary>Decides whether oneDNN stays on, writes a one-line note to stderr when it is turned off, and applies it.</summary>
@@ -60,9 +66,14 @@ internal static class SelfCheck
     {
         if (threads is int t) TorchSharp.torch.set_num_threads(t);
         TorchBackend.SetMkldnn(mkldnn);
+        string? fault = Environment.GetEnvironmentVariable(FaultVariable);
+        if (fault == "always" || (fault == "mkldnn" && mkldnn)) _ = Divide(1, channels - channels);
         TorchBackend.SelfCheckStep(channels, imageSize);
         Console.WriteLine("ok");
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "div")]
+    private static extern long Divide(int numerator, int denominator);
 
     private static ChildResult Run(bool mkldnn, int channels, int imageSize, int? threads)
     {
