@@ -27,7 +27,7 @@ internal static class SelfCheck
     public static void ChooseAndApply(MkldnnMode mode, int channels, int imageSize, int? threads)
     {
         string? hazard = TorchBackend.KnownMkldnnHazard();
-        bool enable = mode switch { MkldnnMode.On => true, MkldnnMode.Off => false, _ => hazard is null };
+        bool enable = TorchBackend.Wanted(mode);
         if (mode == MkldnnMode.Auto && hazard is not null)
             Console.Error.WriteLine($"note: libtorch's oneDNN convolutions are off on this CPU ({hazard}); --mkldnn on forces them.");
 
@@ -67,13 +67,10 @@ internal static class SelfCheck
         if (threads is int t) TorchSharp.torch.set_num_threads(t);
         TorchBackend.SetMkldnn(mkldnn);
         string? fault = Environment.GetEnvironmentVariable(FaultVariable);
-        if (fault == "always" || (fault == "mkldnn" && mkldnn)) _ = Divide(1, channels - channels);
+        if (fault == "always" || (fault == "mkldnn" && mkldnn)) NativeFault.DivideByZero();
         TorchBackend.SelfCheckStep(channels, imageSize);
         Console.WriteLine("ok");
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "div")]
-    private static extern long Divide(int numerator, int denominator);
 
     private static ChildResult Run(bool mkldnn, int channels, int imageSize, int? threads)
     {

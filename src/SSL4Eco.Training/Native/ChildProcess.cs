@@ -99,3 +99,17 @@ internal static class ChildProcess
         return File.Exists(candidate) ? candidate : "dotnet";
     }
 }
+
+/// <summary>A real native crash on demand, for the tests of crash isolation and of the self-check's fallback.</summary>
+/// <remarks>Thread safety: static and stateless.</remarks>
+internal static class NativeFault
+{
+    /// <summary>
+    /// Calls libc div(1, 0): an integer division by zero in native code, a hardware SIGFPE exactly like oneDNN's in
+    /// issue #9 (a raise(SIGFPE) from managed code is ignored by the .NET runtime, so it would prove nothing).
+    /// </summary>
+    public static void DivideByZero(int zero = 0) => _ = Divide(1, zero);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "div")]
+    private static extern long Divide(int numerator, int denominator);
+}

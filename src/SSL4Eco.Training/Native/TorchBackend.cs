@@ -119,13 +119,16 @@ internal static class TorchBackend
         }
     }
 
+    /// <summary>Whether <paramref name="mode"/> asks for oneDNN on this CPU (Auto: unless <see cref="KnownMkldnnHazard"/> names a reason).</summary>
+    public static bool Wanted(MkldnnMode mode) => mode switch { MkldnnMode.On => true, MkldnnMode.Off => false, _ => KnownMkldnnHazard() is null };
+
     /// <summary>
     /// Applies <paramref name="mode"/> (Auto: off where <see cref="KnownMkldnnHazard"/> says so, else on) and returns whether
     /// oneDNN is now on. Where the switch is not available (not x86-64 Linux), leaves libtorch as it is.
     /// </summary>
     public static bool Apply(MkldnnMode mode)
     {
-        bool enable = mode switch { MkldnnMode.On => true, MkldnnMode.Off => false, _ => KnownMkldnnHazard() is null };
+        bool enable = Wanted(mode);
         try { SetMkldnn(enable); return enable; }
         catch (PlatformNotSupportedException) when (enable) { lock (Gate) _configured = true; return true; }
     }

@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Runtime.InteropServices;
 using System.Text;
 using SSL4Eco.Training.Native;
 using Xunit.Sdk;
@@ -131,19 +130,5 @@ public static class Isolated
             return 1;
         }
         finally { Console.Out.Flush(); }
-    }
-
-    /// <summary>
-    /// libc div(3), for the isolation test's deliberate crash: div(1, 0) executes an integer division by zero in native
-    /// code, a hardware SIGFPE exactly like oneDNN's (a raise(SIGFPE) from managed code is ignored by the .NET runtime).
-    /// </summary>
-    [DllImport("libc", EntryPoint = "div")]
-    internal static extern DivResult Divide(int numerator, int denominator);
-
-    [StructLayout(LayoutKind.Sequential)]
-    internal struct DivResult
-    {
-        public int Quotient;
-        public int Remainder;
     }
 }
