@@ -5,6 +5,7 @@ using SSL4Eco.Inference.Checkpoints;
 using SSL4Eco.Training.Data;
 using SSL4Eco.Training.Export;
 using SSL4Eco.Training.Models;
+using SSL4Eco.Training.Native;
 using SSL4Eco.Training.Trainer;
 
 namespace SSL4Eco.Training.Cli;
@@ -20,6 +21,7 @@ internal static class Program
         root.Subcommands.Add(FitCommand());
         root.Subcommands.Add(ExportCommand());
         root.Subcommands.Add(SyntheticCommand());
+        root.Subcommands.Add(SelfCheckCommand());
         return root;
     }
 
@@ -49,13 +51,21 @@ internal static class Program
         var bands = new Option<string>("--bands") { Description = "Model bands by name, comma-separated.", DefaultValueFactory = _ => string.Join(',', defaults.Data.ModelBands) };
         var divisor = new Option<double>("--scaling-divisor") { Description = "Divide DN by this after cropping (official: 255).", DefaultValueFactory = _ => defaults.Data.ScalingDivisor };
         var weights = new Option<FileInfo?>("--sampling-weights") { Description = "CSV of index,weight for weighted sampling." };
+        var mkldnn = new Option<string?>("--mkldnn")
+        {
+            Description = "libtorch's oneDNN (mkldnn) convolutions on the CPU: on, off or auto (default: SSL4ECO_MKLDNN, else auto: " +
+                "off on CPUs where they are known to crash, and off when a one-step self-check run before training crashes with them on).",
+        };
         var cmd = new Command("fit", "Train SeCo on an SSL4Eco-layout dataset.")
         {
             data, output, epochs, batch, size, init, resume, lr, sgdMomentum, wd, queue, keyMomentum, temperature, embDim, seed, every,
-            maxSteps, device, threads, workers, bands, divisor, weights,
+            maxSteps, device, threads, workers, bands, divisor, weights, mkldnn,
         };
         cmd.SetAction(p => Run(() =>
         {
+            var mode = p.GetValue(mkldnn) is { } m
+                ? TorchBackend.ParseMode(m) ?? throw new ArgumentException($"--mkldnn '{m}' is not one of on, off, auto.")
+                : TorchBackend.ModeFromEnvironment();
             var options = new TrainingOptions
             {
                 DataDirectory = p.GetValue(data)!.FullName,
@@ -75,6 +85,10 @@ internal static class Program
                 Seed = p.GetValue(seed), CheckpointEvery = p.GetValue(every), MaxSteps = p.GetValue(maxSteps),
                 Device = p.GetValue(device), Threads = p.GetValue(threads),
             };
+            if (TorchDevice.Select(options.Device).type == TorchSharp.DeviceType.CPU)
+                SelfCheck.ChooseAndApply(mode, options.Data.ModelBands.Count, options.ImageSize, options.Threads);
+            else
+                TorchBackend.Apply(mode);
             using var cts = Cancellation();
             var result = new SeCoTrainer(options, new StderrLogger()).Fit(new ConsoleProgress(), cts.Token);
             Console.Error.WriteLine();
@@ -115,6 +129,23 @@ internal static class Program
             SyntheticSsl4EcoDataset.Generate(p.GetValue(output)!.FullName, p.GetValue(locations), p.GetValue(size), p.GetValue(seed));
             Console.WriteLine($"Wrote {p.GetValue(locations)} locations under {p.GetValue(output)!.FullName}");
         }));
+        return cmd;
+    }
+
+    /// <summary>Hidden: the child side of <see cref="SelfCheck"/>.</summary>
+    private static Command SelfCheckCommand()
+    {
+        var mkldnn = new Option<string>("--mkldnn") { Required = true };
+        var channels = new Option<int>("--channels") { Required = true };
+        var size = new Option<int>("--image-size") { Required = true };
+        var threads = new Option<int?>("--threads");
+        var cmd = new Command(SelfCheck.CommandName, "One training-shaped step on throwaway data (run by 'fit' in a child process).")
+        {
+            mkldnn, channels, size, threads,
+        };
+        cmd.Hidden = true;
+        cmd.SetAction(p => Run(() => SelfCheck.RunInChild(
+            TorchBackend.ParseMode(p.GetValue(mkldnn)) == MkldnnMode.On, p.GetValue(channels), p.GetValue(size), p.GetValue(threads))));
         return cmd;
     }
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using SSL4Eco.Inference.Checkpoints;
 using SSL4Eco.Training.Data;
 using SSL4Eco.Training.Models;
+using SSL4Eco.Training.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -108,6 +109,7 @@ public sealed class SeCoTrainer
     {
         var o = Options;
         if (o.Threads is int t) torch.set_num_threads(t);
+        TorchBackend.EnsureConfigured();
         var dataOptions = o.Data with { Augmentation = o.Data.Augmentation with { CropSize = o.ImageSize } };
         var dataset = Ssl4EcoDataset.Open(o.DataDirectory, dataOptions, _logger);
         int stepsPerEpoch = dataset.StepsPerEpoch(o.BatchSize);

@@ -24,7 +24,10 @@ public sealed class LocalWeightsServer : IDisposable
     public bool HonourRange { get; }
     public string BaseUrl => $"http://127.0.0.1:{Port}";
     public List<(string Path, string? Range)> Requests { get; } = [];
-    public long BytesSent;
+    private long _bytesSent;
+
+    /// <summary>Body bytes the server has handed to the socket (counted before each write, see <see cref="Serve"/>).</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
 
     public static int FreePort()
     {
@@ -67,8 +70,11 @@ public sealed class LocalWeightsServer : IDisposable
                     ctx.Response.Headers["Content-Range"] = $"bytes {from}-{_content.Length - 1}/{_content.Length}";
                 }
                 ctx.Response.ContentLength64 = _content.Length - from;
+                // Count before writing: the client returns as soon as it has read the body, which can be before this
+                // loop resumes after the write, so a count made after the write raced the test's assertion (issue #9:
+                // "Expected: 176544, Actual: 0" on a loaded machine). Counted first, it is visible before any byte is.
+                Interlocked.Add(ref _bytesSent, _content.Length - from);
                 await ctx.Response.OutputStream.WriteAsync(_content.AsMemory((int)from));
-                Interlocked.Add(ref BytesSent, _content.Length - from);
                 ctx.Response.Close();
             }
             catch (Exception) { /* client went away */ }

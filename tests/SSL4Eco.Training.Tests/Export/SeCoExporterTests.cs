@@ -5,6 +5,7 @@ using SSL4Eco.Inference.Checkpoints;
 using SSL4Eco.Inference.Models;
 using SSL4Eco.Inference.Tests.Oracle;
 using SSL4Eco.Training.Export;
+using SSL4Eco.Training.Tests.Isolation;
 using SSL4Eco.Training.Tests.Trainer;
 using SSL4Eco.Training.Trainer;
 
@@ -16,7 +17,13 @@ public sealed class TrainedRunFixture : IDisposable
     public TrainedRunFixture()
     {
         Data = new TinyDatasetFixture();
-        new SeCoTrainer(Data.Options(Run.Path, 2)).Fit();
+        Isolated.Run(typeof(TrainedRunFixture), nameof(Train), Data.Dir.Path, Run.Path);
+    }
+
+    internal static void Train(string[] args)
+    {
+        Isolated.Step("2 training steps");
+        new SeCoTrainer(TinyDatasetFixture.Options(args[0], args[1], 2)).Fit();
     }
 
     public TinyDatasetFixture Data { get; }
@@ -38,10 +45,12 @@ public sealed class SeCoExporterTests : IClassFixture<TrainedRunFixture>
     }
 
     [Fact]
-    public void LightningCheckpointLoadsInPyTorchAndGivesTheSameEmbedding()
+    public void LightningCheckpointLoadsInPyTorchAndGivesTheSameEmbedding() => Isolated.Run(typeof(SeCoExporterTests), nameof(LightningInPyTorch), _run.Checkpoint);
+
+    internal static void LightningInPyTorch(string[] args)
     {
         using var dir = new TempDir();
-        using var exporter = SeCoExporter.Open(_run.Checkpoint);
+        using var exporter = SeCoExporter.Open(args[0]);
         exporter.WriteLightningCheckpoint(dir.File("model.ckpt"));
         var x = Input(2, 9, 32, 1);
         NpyFile.Write(dir.File("x.npy"), x, 2, 9, 32, 32);
@@ -73,10 +82,12 @@ print(json.dumps({'queue': list(sd['queue'].shape), 'ptr_dtype': str(sd['queue_p
     }
 
     [Fact]
-    public void LightningCheckpointRoundTripsThroughTheCheckpointReader()
+    public void LightningCheckpointRoundTripsThroughTheCheckpointReader() => Isolated.Run(typeof(SeCoExporterTests), nameof(LightningRoundTrip), _run.Checkpoint);
+
+    internal static void LightningRoundTrip(string[] args)
     {
         using var dir = new TempDir();
-        using var exporter = SeCoExporter.Open(_run.Checkpoint);
+        using var exporter = SeCoExporter.Open(args[0]);
         exporter.WriteLightningCheckpoint(dir.File("model.ckpt"));
         var read = CheckpointLayouts.ReadEncoder(dir.File("model.ckpt"));
         var original = exporter.EncoderWeights();
@@ -85,10 +96,12 @@ print(json.dumps({'queue': list(sd['queue'].shape), 'ptr_dtype': str(sd['queue_p
     }
 
     [Fact]
-    public void OnnxExportMatchesTorchSharpAndCarriesTheContract()
+    public void OnnxExportMatchesTorchSharpAndCarriesTheContract() => Isolated.Run(typeof(SeCoExporterTests), nameof(OnnxMatches), _run.Checkpoint);
+
+    internal static void OnnxMatches(string[] args)
     {
         using var dir = new TempDir();
-        using var exporter = SeCoExporter.Open(_run.Checkpoint);
+        using var exporter = SeCoExporter.Open(args[0]);
         exporter.WriteOnnx(dir.File("enc.onnx"));
         var x = Input(2, 9, 32, 2);
         var expected = exporter.Embed(x, 2, 9, 32, 32);
@@ -120,7 +133,9 @@ print(json.dumps({'queue': list(sd['queue'].shape), 'ptr_dtype': str(sd['queue_p
     }
 
     [Fact]
-    public void OpeningAFolderWithoutStateNamesIt()
+    public void OpeningAFolderWithoutStateNamesIt() => Isolated.Run(typeof(SeCoExporterTests), nameof(OpenWithoutState));
+
+    internal static void OpenWithoutState(string[] args)
     {
         using var dir = new TempDir();
         var e = Assert.Throws<InvalidDataException>(() => SeCoExporter.Open(dir.Path));
@@ -141,13 +156,17 @@ public sealed class InitFromCheckpointTests : IClassFixture<TrainedRunFixture>
     public InitFromCheckpointTests(TrainedRunFixture run) => _run = run;
 
     [Fact]
-    public void InitLoadsAReleasedLayoutCheckpointIntoTheEncoders()
+    public void InitLoadsAReleasedLayoutCheckpointIntoTheEncoders() =>
+        Isolated.Run(typeof(InitFromCheckpointTests), nameof(InitLoads), _run.Data.Dir.Path, _run.Checkpoint);
+
+    internal static void InitLoads(string[] args)
     {
         using var dir = new TempDir();
-        using (var exporter = SeCoExporter.Open(_run.Checkpoint)) exporter.WriteLightningCheckpoint(dir.File("init.ckpt"));
+        using (var exporter = SeCoExporter.Open(args[1])) exporter.WriteLightningCheckpoint(dir.File("init.ckpt"));
         var source = CheckpointLayouts.ReadEncoder(dir.File("init.ckpt")).Weights;
         var run = Path.Combine(dir.Path, "run");
-        new SeCoTrainer(_run.Data.Options(run, 1) with { InitCheckpoint = dir.File("init.ckpt"), LearningRate = 1e-12, WeightDecay = 0 }).Fit();
+        Isolated.Step("1 step from --init");
+        new SeCoTrainer(TinyDatasetFixture.Options(args[0], run, 1) with { InitCheckpoint = dir.File("init.ckpt"), LearningRate = 1e-12, WeightDecay = 0 }).Fit();
         using var after = SeCoExporter.Open(Path.Combine(run, SeCoTrainer.CheckpointFolder));
         var w = after.EncoderWeights();
         foreach (var name in new[] { "conv1.weight", "layer2.0.downsample.0.weight", "layer4.2.conv3.weight" })
@@ -155,11 +174,14 @@ public sealed class InitFromCheckpointTests : IClassFixture<TrainedRunFixture>
     }
 
     [Fact]
-    public void InitWithAnotherChannelCountNamesBoth()
+    public void InitWithAnotherChannelCountNamesBoth() =>
+        Isolated.Run(typeof(InitFromCheckpointTests), nameof(InitOtherChannels), _run.Data.Dir.Path, _run.Checkpoint);
+
+    internal static void InitOtherChannels(string[] args)
     {
         using var dir = new TempDir();
-        using (var exporter = SeCoExporter.Open(_run.Checkpoint)) exporter.WriteLightningCheckpoint(dir.File("init.ckpt"));
-        var options = _run.Data.Options(Path.Combine(dir.Path, "run"), 1) with
+        using (var exporter = SeCoExporter.Open(args[1])) exporter.WriteLightningCheckpoint(dir.File("init.ckpt"));
+        var options = TinyDatasetFixture.Options(args[0], Path.Combine(dir.Path, "run"), 1) with
         {
             InitCheckpoint = dir.File("init.ckpt"),
             Data = new SSL4Eco.Training.Data.DatasetOptions { ModelBands = ["B2", "B3", "B4"] },

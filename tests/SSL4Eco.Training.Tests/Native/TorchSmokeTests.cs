@@ -1,3 +1,4 @@
+using SSL4Eco.Training.Tests.Isolation;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -7,7 +8,9 @@ namespace SSL4Eco.Training.Tests.Native;
 public sealed class TorchSmokeTests
 {
     [Fact]
-    public void RandnConvForwardBackwardWork()
+    public void RandnConvForwardBackwardWork() => Isolated.Run(typeof(TorchSmokeTests), nameof(ConvForwardBackward));
+
+    internal static void ConvForwardBackward(string[] args)
     {
         torch.set_num_threads(2);
         using var scope = torch.NewDisposeScope();
@@ -17,6 +20,7 @@ public sealed class TorchSmokeTests
         var y = torch.nn.functional.conv2d(x, w, padding: [1, 1]);
         Assert.Equal(new long[] { 2, 4, 8, 8 }, y.shape);
         var loss = y.pow(2).sum();
+        Isolated.Step("conv2d backward");
         loss.backward();
         Assert.NotNull(w.grad);
         // d/dw sum(y^2) = 2 * sum(y * dy/dw); check against the autograd-free identity <grad, w> = 2 * sum(y^2) (y is linear in w).

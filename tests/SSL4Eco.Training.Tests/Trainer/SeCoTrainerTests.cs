@@ -2,6 +2,7 @@ using SSL4Eco.Inference.Tests.Oracle;
 using SSL4Eco.Training.Augmentation;
 using SSL4Eco.Training.Data;
 using SSL4Eco.Training.Models;
+using SSL4Eco.Training.Tests.Isolation;
 using SSL4Eco.Training.Trainer;
 
 namespace SSL4Eco.Training.Tests.Trainer;
@@ -16,9 +17,11 @@ public sealed class TinyDatasetFixture : IDisposable
 
     public TempDir Dir { get; } = new();
 
-    public TrainingOptions Options(string output, long maxSteps) => new()
+    public TrainingOptions Options(string output, long maxSteps) => Options(Dir.Path, output, maxSteps);
+
+    public static TrainingOptions Options(string data, string output, long maxSteps) => new()
     {
-        DataDirectory = Dir.Path,
+        DataDirectory = data,
         OutputDirectory = output,
         BatchSize = 8,
         ImageSize = 32,
@@ -40,13 +43,18 @@ public sealed class SeCoTrainerTests : IClassFixture<TinyDatasetFixture>
     public SeCoTrainerTests(TinyDatasetFixture data) => _data = data;
 
     [Fact]
-    public void ResumeContinuesExactly()
+    public void ResumeContinuesExactly() => Isolated.Run(typeof(SeCoTrainerTests), nameof(Resume), _data.Dir.Path);
+
+    internal static void Resume(string[] args)
     {
         using var a = new TempDir();
         using var b = new TempDir();
-        var full = new SeCoTrainer(_data.Options(a.Path, 4)).Fit();
-        var first = new SeCoTrainer(_data.Options(b.Path, 2)).Fit();
-        var rest = new SeCoTrainer(_data.Options(b.Path, 4) with { Resume = true }).Fit();
+        Isolated.Step("4 steps");
+        var full = new SeCoTrainer(TinyDatasetFixture.Options(args[0], a.Path, 4)).Fit();
+        Isolated.Step("2 steps");
+        var first = new SeCoTrainer(TinyDatasetFixture.Options(args[0], b.Path, 2)).Fit();
+        Isolated.Step("resume to 4 steps");
+        var rest = new SeCoTrainer(TinyDatasetFixture.Options(args[0], b.Path, 4) with { Resume = true }).Fit();
         Assert.Equal(4, full.Steps);
         Assert.Equal(4, rest.Steps);
         Assert.Equal(full.Losses, first.Losses.Concat(rest.Losses));
@@ -55,10 +63,12 @@ public sealed class SeCoTrainerTests : IClassFixture<TinyDatasetFixture>
     }
 
     [Fact]
-    public void ResumeWithoutCheckpointNamesTheFolder()
+    public void ResumeWithoutCheckpointNamesTheFolder() => Isolated.Run(typeof(SeCoTrainerTests), nameof(ResumeWithoutCheckpoint), _data.Dir.Path);
+
+    internal static void ResumeWithoutCheckpoint(string[] args)
     {
         using var a = new TempDir();
-        var e = Assert.Throws<InvalidDataException>(() => new SeCoTrainer(_data.Options(a.Path, 2) with { Resume = true }).Fit());
+        var e = Assert.Throws<InvalidDataException>(() => new SeCoTrainer(TinyDatasetFixture.Options(args[0], a.Path, 2) with { Resume = true }).Fit());
         Assert.Contains("checkpoint", e.Message);
     }
 
@@ -76,12 +86,15 @@ public sealed class SeCoTrainerLossTests : IClassFixture<TinyDatasetFixture>
     public SeCoTrainerLossTests(TinyDatasetFixture data) => _data = data;
 
     [Fact]
-    public void LossFallsOnSyntheticData()
+    public void LossFallsOnSyntheticData() => Isolated.Run(typeof(SeCoTrainerLossTests), nameof(LossFalls), _data.Dir.Path);
+
+    internal static void LossFalls(string[] args)
     {
         using var a = new TempDir();
         using var data = new TempDir();
         SyntheticSsl4EcoDataset.Generate(data.Path, locations: 64, size: 48, seed: 5);
-        var run = new SeCoTrainer(_data.Options(a.Path, 100) with
+        Isolated.Step("100 steps");
+        var run = new SeCoTrainer(TinyDatasetFixture.Options(args[0], a.Path, 100) with
         {
             DataDirectory = data.Path, CheckpointEvery = 100,
             Model = new SeCoModelOptions { QueueSize = 16, Momentum = 0.99 },
