@@ -8,9 +8,9 @@ namespace SSL4Eco.Training.Data;
 /// </summary>
 internal static class GdalRasterIO
 {
-    /// <summary>Reads every band of a raster as uint16 [bands, height, width].</summary>
+    /// <summary>Reads every band of a raster as uint16 [bands, height, width], with the bands' descriptions ("" where none).</summary>
     /// <exception cref="InvalidDataException">GDAL cannot open or read the file (the message carries GDAL's).</exception>
-    public static (ushort[] Data, int Bands, int Height, int Width) ReadUInt16(string path)
+    public static (ushort[] Data, int Bands, int Height, int Width, string[] Descriptions) ReadUInt16(string path)
     {
         try
         {
@@ -18,7 +18,8 @@ internal static class GdalRasterIO
             int w = ds.Width, h = ds.Height, n = ds.BandCount;
             var data = new ushort[(long)n * h * w];
             ds.Read(new PixelWindow(0, 0, w, h), data);
-            return (data, n, h, w);
+            var descriptions = Enumerable.Range(1, n).Select(i => ds.Band(i).Description.Trim()).ToArray();
+            return (data, n, h, w, descriptions);
         }
         catch (GdalException e)
         {

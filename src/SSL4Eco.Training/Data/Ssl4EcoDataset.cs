@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using SSL4Eco.Inference.Preprocessing;
 using SSL4Eco.Training.Augmentation;
 
 namespace SSL4Eco.Training.Data;
@@ -225,8 +226,8 @@ public sealed class Ssl4EcoDataset
 
     private (float[] Data, int H, int W)? TryRead(string file)
     {
-        ushort[] raw; int bands, h, w;
-        try { (raw, bands, h, w) = GdalRasterIO.ReadUInt16(file); }
+        ushort[] raw; int bands, h, w; string[] descriptions;
+        try { (raw, bands, h, w, descriptions) = GdalRasterIO.ReadUInt16(file); }
         catch (InvalidDataException e)
         {
             if (_bad.TryAdd(file, true)) _logger.LogWarning("Skipping unreadable image {File}: {Message}", file, e.Message);
@@ -234,6 +235,7 @@ public sealed class Ssl4EcoDataset
         }
         if (bands != Options.FileBands.Count)
             throw new InvalidDataException($"'{file}' has {bands} bands but the dataset layout expects {Options.FileBands.Count} ({string.Join(", ", Options.FileBands)}).");
+        CheckDescribedBands(file, descriptions);
         int plane = h * w;
         var data = new float[_bandIndex.Length * plane];
         for (int c = 0; c < _bandIndex.Length; c++)
@@ -243,5 +245,22 @@ public sealed class Ssl4EcoDataset
             for (int p = 0; p < plane; p++) dst[p] = src[p];
         }
         return (data, h, w);
+    }
+
+    /// <summary>
+    /// The layout is positional (<see cref="DatasetOptions.FileBands"/>), but a file whose bands are described must agree with
+    /// it: a file written in another band order is refused instead of training on the wrong channels.
+    /// </summary>
+    private void CheckDescribedBands(string file, string[] descriptions)
+    {
+        for (int i = 0; i < descriptions.Length; i++)
+        {
+            if (descriptions[i].Length == 0) continue;
+            if (BandName.Canonical(descriptions[i]) != BandName.Canonical(Options.FileBands[i]))
+                throw new InvalidDataException(
+                    $"'{file}' describes band {i + 1} as '{descriptions[i]}' but the dataset layout expects {Options.FileBands[i]} there " +
+                    $"(file: {string.Join(", ", descriptions.Select(d => d.Length == 0 ? "?" : d))}; layout: {string.Join(", ", Options.FileBands)}); " +
+                    "write the files in the layout's band order, or set DatasetOptions.FileBands to the files' order.");
+        }
     }
 }

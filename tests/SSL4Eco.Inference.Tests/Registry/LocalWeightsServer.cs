@@ -83,7 +83,8 @@ public sealed class LocalWeightsServer : IDisposable
 
     public void Dispose()
     {
-        _listener.Stop();
+        // Close alone: on Unix, Close after Stop re-binds the port to remove its prefixes again and can fail with
+        // "Address already in use" when another test has taken the port meanwhile (seen in a full run).
         _listener.Close();
         try { _loop.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
     }

@@ -97,6 +97,33 @@ print(json.dumps({'bands': ds.RasterCount, 'type': gdal.GetDataTypeName(ds.GetRa
     }
 
     [Fact]
+    public void BandResolution_FilesDescribedInAnotherOrder_AreRefusedNotReadByPosition()
+    {
+        using var dir = new TempDir();
+        SyntheticSsl4EcoDataset.Generate(dir.Path, locations: 1, size: 16, seed: 4, minDates: 2, maxDates: 2);
+        var files = Directory.EnumerateFiles(Path.Combine(dir.Path, "imgs", "000000"), "*.tif").Order().ToArray();
+        const string Describe = """
+import sys
+from osgeo import gdal
+names = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B8A', 'B9', 'B11', 'B12', 'NDVI']
+order = names if sys.argv[2] == 'layout' else names[::-1]
+ds = gdal.Open(sys.argv[1], gdal.GA_Update)
+for i, n in enumerate(order): ds.GetRasterBand(i + 1).SetDescription(n.replace('B', 'B0') if len(n) == 2 else n)
+ds = None
+""";
+        var opts = new DatasetOptions { Augmentation = new AugmentationOptions { CropSize = 8 } };
+        // Described in the layout's order (B02-style spellings): read as before.
+        foreach (var f in files) PythonOracle.Run(Describe, f, "layout");
+        var before = Ssl4EcoDataset.Open(dir.Path, opts).LoadBatch(0, 0, 0, 1);
+        Assert.Equal(1 * 9 * 8 * 8, before.Query.Length);
+        // One date written in reverse band order: refused, naming the file and the first band that disagrees.
+        PythonOracle.Run(Describe, files[1], "reversed");
+        var e = Assert.Throws<InvalidDataException>(() => Ssl4EcoDataset.Open(dir.Path, opts).LoadBatch(0, 0, 0, 1));
+        Assert.Contains(Path.GetFileName(files[1]), e.Message);
+        Assert.Contains("describes band 1 as 'NDVI'", e.Message);
+    }
+
+    [Fact]
     public void SamplingWeightsDrawHeavyLocationsMoreOften()
     {
         using var dir = new TempDir();
