@@ -48,11 +48,13 @@ async Task<int> RunAsync()
     // 1. The model: resolved to a local ONNX file (download + pure .NET conversion happen once, then come from the cache).
     var onnx = await ModelLocator.ResolveAsync(modelName, cancellationToken: cts.Token);
 
-    // 2. The encoder: thread-safe, so the pipeline runs two batches side by side, each on half the cores.
+    // 2. The encoder: thread-safe, so the pipeline runs batches side by side; the library's compute budget says how many
+    //    and with how many threads each (on the CPU: two, each on half the cores).
+    var budget = ComputeBudget.For(ExecutionProvider.Cpu);
     using var encoder = SeCoEcoEncoder.Open(onnx, new EncoderOptions
     {
         BatchSize = 8,
-        IntraOpThreads = Math.Max(1, Environment.ProcessorCount / 2),
+        IntraOpThreads = budget.IntraOpThreads,
         Logger = logger,
     });
     logger.LogInformation("Model {Model}: {Bands} bands, {Dim}-d embeddings, provider {Provider}",
@@ -66,7 +68,7 @@ async Task<int> RunAsync()
         Outputs = MapOutputs.Cog | MapOutputs.GeoParquet,
         RasterType = EmbeddingRasterType.Float16,
         Stride = 112,
-        EmbedConcurrency = 2,
+        EmbedConcurrency = budget.EmbedConcurrency,
     };
     var progress = new Progress<MapProgress>(p =>
     {

@@ -27,18 +27,21 @@ internal sealed class EncoderCliOptions
             command.Options.Add(o);
     }
 
+    /// <summary>The library's compute budget for this command line (--provider, --threads) and <paramref name="embedConcurrency"/> (null: decide).</summary>
+    public ComputeBudget Budget(ParseResult parse, int? embedConcurrency) =>
+        ComputeBudget.For(parse.GetValue(Provider), embedConcurrency: embedConcurrency, intraOpThreads: parse.GetValue(Threads));
+
     /// <summary>Resolves the model (download/convert as needed) and opens the encoder.</summary>
     /// <param name="parse">The parsed command line.</param>
     /// <param name="cancellationToken">Cancels download and conversion.</param>
-    /// <param name="concurrentCallers">Callers that will run batches side by side: with --threads 0 each gets cores / callers intra-op threads.</param>
+    /// <param name="concurrentCallers">Callers that will run batches side by side (the <see cref="ComputeBudget"/> gives each its share of the cores).</param>
     public async Task<SeCoEcoEncoder> OpenAsync(ParseResult parse, CancellationToken cancellationToken, int concurrentCallers = 1)
     {
         var options = new EncoderOptions
         {
             ExecutionProvider = parse.GetValue(Provider),
             AllowCpuFallback = parse.GetValue(CpuFallback),
-            IntraOpThreads = parse.GetValue(Threads) is not 0 and var t ? t // a negative count is refused by Validate, not taken as 0
-                : concurrentCallers > 1 ? Math.Max(1, Environment.ProcessorCount / concurrentCallers) : 0,
+            IntraOpThreads = Budget(parse, concurrentCallers).IntraOpThreads,
             BatchSize = parse.GetValue(BatchSize),
             Harmonize = parse.GetValue(Harmonize),
             ScalingOverride = parse.GetValue(ScaleOverride) is double d ? new InputScaling(d) : null,

@@ -83,8 +83,7 @@ internal static partial class MapCommand
                 Harmonize = parse.GetValue(encoder.Harmonize),
                 BatchSize = parse.GetValue(encoder.BatchSize),
                 ReaderCount = parse.GetValue(readers),
-                EmbedConcurrency = parse.GetValue(embedConcurrency)
-                    ?? (parse.GetValue(encoder.Provider) == ExecutionProvider.Cpu && Environment.ProcessorCount >= 2 ? 2 : 1),
+                EmbedConcurrency = encoder.Budget(parse, parse.GetValue(embedConcurrency)).EmbedConcurrency,
                 Resume = !parse.GetValue(restart),
                 OnMismatch = parse.GetValue(onMismatch),
             };
