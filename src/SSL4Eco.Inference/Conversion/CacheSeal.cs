@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace SSL4Eco.Inference.Conversion;
 
 /// <summary>
@@ -16,20 +14,16 @@ internal static class CacheSeal
     {
         var seal = SealPath(file);
         if (!File.Exists(file) || !File.Exists(seal)) return false;
-        try
-        {
-            using var fs = File.OpenRead(file);
-            return string.Equals(File.ReadAllText(seal).Trim(), Convert.ToHexStringLower(SHA256.HashData(fs)), StringComparison.Ordinal);
-        }
+        // Read from disk every time (a damaged entry must be found); the hash is remembered, so the encoder that opens this
+        // file next does not hash it again for its InputRecipe.
+        try { return string.Equals(File.ReadAllText(seal).Trim(), Files.FileHash.Sha256FromDisk(file), StringComparison.Ordinal); }
         catch (IOException) { return false; }
     }
 
     /// <summary>Writes the seal of <paramref name="file"/>.</summary>
     public static void Seal(string file)
     {
-        string hash;
-        using (var fs = File.OpenRead(file)) hash = Convert.ToHexStringLower(SHA256.HashData(fs));
-        Files.AtomicFile.WriteText(SealPath(file), hash);
+        Files.AtomicFile.WriteText(SealPath(file), Files.FileHash.Sha256FromDisk(file));
     }
 
     /// <summary>

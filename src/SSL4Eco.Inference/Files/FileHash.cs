@@ -12,12 +12,24 @@ internal static class FileHash
 {
     private static readonly ConcurrentDictionary<(string Path, long Length, long Ticks), string> Known = new();
 
-    /// <summary>Lower-case hex SHA-256 of the whole file.</summary>
+    /// <summary>Lower-case hex SHA-256 of the whole file (read only when this file, length and time were not hashed before).</summary>
     public static string Sha256(string path)
     {
         var info = new FileInfo(path);
-        var key = (info.FullName, info.Length, info.LastWriteTimeUtc.Ticks);
-        if (Known.TryGetValue(key, out var known)) return known;
+        return Known.TryGetValue(Key(info), out var known) ? known : Compute(info);
+    }
+
+    /// <summary>
+    /// Lower-case hex SHA-256 of the whole file, always read from disk (for checks that must see damage), and remembered
+    /// so a later <see cref="Sha256"/> of the unchanged file does not read it again.
+    /// </summary>
+    public static string Sha256FromDisk(string path) => Compute(new FileInfo(path));
+
+    private static (string, long, long) Key(FileInfo info) => (info.FullName, info.Length, info.LastWriteTimeUtc.Ticks);
+
+    private static string Compute(FileInfo info)
+    {
+        var key = Key(info);
         using var fs = new FileStream(info.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 20);
         var sha = Convert.ToHexStringLower(SHA256.HashData(fs));
         Known[key] = sha;
