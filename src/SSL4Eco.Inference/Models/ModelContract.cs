@@ -71,6 +71,15 @@ public sealed record ModelContract
     /// <summary>Free-text origin (file name or URL) of the weights.</summary>
     public string? Source { get; init; }
 
+    /// <summary>
+    /// Numeric precision of the encoder's weights and arithmetic (<c>ssl4eco.precision</c>; a model without the key is
+    /// <see cref="ModelPrecision.Fp32"/>). Part of <see cref="ToMetadata"/> (and so of every recipe fingerprint) when not fp32.
+    /// </summary>
+    public ModelPrecision Precision { get; init; } = ModelPrecision.Fp32;
+
+    /// <summary>How an int8 model's activation ranges were calibrated; null for fp32/fp16 models.</summary>
+    public CalibrationSummary? Calibration { get; init; }
+
     /// <summary>Number of input channels (= <see cref="Bands"/> count).</summary>
     public int Channels => Bands.Count;
 
@@ -113,6 +122,14 @@ public sealed record ModelContract
         public const string SourceSha256 = "ssl4eco.source_sha256";
         /// <summary>Origin of the weights.</summary>
         public const string Source = "ssl4eco.source";
+        /// <summary>Numeric precision: <c>fp32</c>, <c>fp16</c> or <c>int8</c>; absent means fp32.</summary>
+        public const string Precision = "ssl4eco.precision";
+        /// <summary>Number of calibration patches of an int8 model.</summary>
+        public const string CalibrationCount = "ssl4eco.calibration.count";
+        /// <summary>Calibration method of an int8 model: <c>minmax</c> or <c>percentile</c>.</summary>
+        public const string CalibrationMethod = "ssl4eco.calibration.method";
+        /// <summary>SHA-256 over the calibration inputs of an int8 model.</summary>
+        public const string CalibrationSha256 = "ssl4eco.calibration.sha256";
     }
 
     /// <summary>Every metadata key the contract reads or writes.</summary>
@@ -120,6 +137,7 @@ public sealed record ModelContract
     {
         MetadataKeys.Bands, MetadataKeys.ScalingDivisor, MetadataKeys.ScalingOffset, MetadataKeys.Spatial, MetadataKeys.InputSize,
         MetadataKeys.EmbeddingDim, MetadataKeys.ModelId, MetadataKeys.Version, MetadataKeys.SourceSha256, MetadataKeys.Source,
+        MetadataKeys.Precision, MetadataKeys.CalibrationCount, MetadataKeys.CalibrationMethod, MetadataKeys.CalibrationSha256,
     };
 
     /// <summary>Serialises the contract to metadata key/value pairs.</summary>
@@ -138,6 +156,13 @@ public sealed record ModelContract
         };
         if (SourceSha256 is not null) d[MetadataKeys.SourceSha256] = SourceSha256;
         if (Source is not null) d[MetadataKeys.Source] = Source;
+        if (Precision != ModelPrecision.Fp32) d[MetadataKeys.Precision] = PrecisionName(Precision);
+        if (Calibration is { } cal)
+        {
+            d[MetadataKeys.CalibrationCount] = cal.Count.ToString(CultureInfo.InvariantCulture);
+            d[MetadataKeys.CalibrationMethod] = cal.Method;
+            d[MetadataKeys.CalibrationSha256] = cal.Sha256;
+        }
         return d;
     }
 
@@ -171,6 +196,10 @@ public sealed record ModelContract
             Version = metadata.TryGetValue(MetadataKeys.Version, out var ver) ? ver : "1",
             SourceSha256 = metadata.TryGetValue(MetadataKeys.SourceSha256, out var sha) ? sha : null,
             Source = metadata.TryGetValue(MetadataKeys.Source, out var src) ? src : null,
+            Precision = metadata.TryGetValue(MetadataKeys.Precision, out var prec) ? ParsePrecision(prec) : ModelPrecision.Fp32,
+            Calibration = metadata.ContainsKey(MetadataKeys.CalibrationCount)
+                ? new CalibrationSummary(GetInt(MetadataKeys.CalibrationCount), Get(MetadataKeys.CalibrationMethod), Get(MetadataKeys.CalibrationSha256))
+                : null,
         };
         try { contract.Validate(); }
         catch (ArgumentException e) { throw new ModelMetadataException("Model metadata is inconsistent: " + e.Message, e); }
@@ -192,7 +221,43 @@ public sealed record ModelContract
         "bilinear_resize" => SpatialPolicy.BilinearResize,
         _ => throw new ModelMetadataException($"Unknown spatial policy '{name}' (expected center_crop_or_bicubic_upscale or bilinear_resize)."),
     };
+
+    /// <summary>The metadata name of a precision: <c>fp32</c>, <c>fp16</c> or <c>int8</c>.</summary>
+    public static string PrecisionName(ModelPrecision precision) => precision switch
+    {
+        ModelPrecision.Fp32 => "fp32",
+        ModelPrecision.Fp16 => "fp16",
+        ModelPrecision.Int8 => "int8",
+        _ => throw new ArgumentOutOfRangeException(nameof(precision)),
+    };
+
+    /// <summary>Parses a precision name (see <see cref="PrecisionName"/>; <c>float32</c>/<c>float16</c> are accepted too).</summary>
+    public static ModelPrecision ParsePrecision(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "fp32" or "float32" => ModelPrecision.Fp32,
+        "fp16" or "float16" => ModelPrecision.Fp16,
+        "int8" => ModelPrecision.Int8,
+        _ => throw new ModelMetadataException($"Unknown precision '{name}' (expected fp32, fp16 or int8)."),
+    };
 }
+
+/// <summary>Numeric precision of an encoder (<see cref="ModelContract.Precision"/>).</summary>
+public enum ModelPrecision
+{
+    /// <summary>float32 weights and arithmetic (what <c>ssl4eco convert</c> writes).</summary>
+    Fp32,
+    /// <summary>float16 weights and arithmetic, float32 input and output.</summary>
+    Fp16,
+    /// <summary>Static int8 quantisation (QDQ: s8 weights per output channel, u8 activations), float32 input and output.</summary>
+    Int8,
+}
+
+/// <summary>How an int8 model's activation ranges were calibrated.</summary>
+/// <param name="Count">Number of calibration patches.</param>
+/// <param name="Method">Calibration method (<c>minmax</c> or <c>percentile</c>).</param>
+/// <param name="Sha256">Lower-case hex SHA-256 over the calibration inputs.</param>
+/// <remarks>Immutable and thread-safe.</remarks>
+public sealed record CalibrationSummary(int Count, string Method, string Sha256);
 
 /// <summary>Thrown when a model's metadata is missing or inconsistent.</summary>
 public sealed class ModelMetadataException : Exception

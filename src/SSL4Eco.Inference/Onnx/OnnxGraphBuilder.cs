@@ -50,6 +50,15 @@ internal sealed class OnnxGraphBuilder
         return name;
     }
 
+    /// <summary>Adds an initializer of any element type from little-endian raw bytes; returns its name.</summary>
+    public string AddInitializer(string name, TensorProto.Types.DataType type, ByteString raw, params long[] dims)
+    {
+        var tensor = new TensorProto { Name = Reserve(name), DataType = (int)type, RawData = raw };
+        tensor.Dims.Add(dims);
+        Graph.Initializer.Add(tensor);
+        return name;
+    }
+
     /// <summary>Float32 values as little-endian bytes.</summary>
     public static ByteString ToLittleEndianBytes(ReadOnlySpan<float> values)
     {
@@ -62,12 +71,21 @@ internal sealed class OnnxGraphBuilder
     /// <summary>Adds a node in the default domain with one output; the node is named after its output. Returns the output name.</summary>
     public string AddNode(string opType, IEnumerable<string> inputs, string output, params AttributeProto[] attributes)
     {
+        Graph.Node.Add(CreateNode(opType, inputs, output, attributes));
+        return output;
+    }
+
+    /// <summary>
+    /// Creates a node like <see cref="AddNode"/> (its names reserved) without adding it to the graph, for a caller that
+    /// places nodes itself (e.g. in topological order between existing ones).
+    /// </summary>
+    public NodeProto CreateNode(string opType, IEnumerable<string> inputs, string output, params AttributeProto[] attributes)
+    {
         var node = new NodeProto { OpType = opType, Name = Reserve(output + "/" + opType) };
         node.Input.Add(inputs);
         node.Output.Add(Reserve(output));
         node.Attribute.Add(attributes);
-        Graph.Node.Add(node);
-        return output;
+        return node;
     }
 
     /// <summary>Declares a float32 graph input; each dimension is a <see cref="long"/> size or a <see cref="string"/> symbolic name.</summary>

@@ -68,12 +68,7 @@ public static class OnnxHeadAppender
         object batch = dims[0].ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? dims[0].DimValue : dims[0].DimParam;
         g.AddOutput(PredictionName, batch, (long)k);
 
-        foreach (var (key, value) in extraMetadata)
-        {
-            var existing = model.MetadataProps.FirstOrDefault(e => e.Key == key);
-            if (existing is not null) existing.Value = value;
-            else model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
-        }
+        OnnxModelFile.SetMetadata(model, extraMetadata);
         model.WriteTo(output);
         output.Flush();
     }

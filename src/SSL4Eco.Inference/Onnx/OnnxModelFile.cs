@@ -44,6 +44,35 @@ public static class OnnxModelFile
         return Describe(Parse(s, path));
     }
 
+    /// <summary>Parses an ONNX file into its protobuf model (for graph rewriting).</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a valid ONNX protobuf.</exception>
+    internal static ModelProto Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model file '{path}' does not exist.", path);
+        using var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        return Parse(s, path);
+    }
+
+    /// <summary>
+    /// Sets <c>metadata_props</c> entries (adding or replacing) and, when <paramref name="sort"/>, orders all entries by key so
+    /// that equal models serialise to equal bytes.
+    /// </summary>
+    internal static void SetMetadata(ModelProto model, IReadOnlyDictionary<string, string> entries, bool sort = false)
+    {
+        foreach (var (key, value) in entries)
+        {
+            var existing = model.MetadataProps.FirstOrDefault(e => e.Key == key);
+            if (existing is not null) existing.Value = value;
+            else model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        }
+        if (!sort) return;
+        var ordered = model.MetadataProps.OrderBy(e => e.Key, StringComparer.Ordinal).ToList();
+        model.MetadataProps.Clear();
+        model.MetadataProps.Add(ordered);
+    }
+
     internal static ModelProto Parse(Stream stream, string what)
     {
         ModelProto model;
