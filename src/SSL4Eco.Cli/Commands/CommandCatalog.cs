@@ -8,6 +8,7 @@ internal static class CommandCatalog
     public static IEnumerable<Command> All() =>
     [
         ConvertCommand.Create(),
+        QuantizeCommand.Create(),
         EmbedCommand.Create(),
         InfoCommand.Create(),
         CheckScalingCommand.Create(),

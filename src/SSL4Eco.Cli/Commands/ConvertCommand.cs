@@ -3,6 +3,7 @@ using SSL4Eco.Inference.Conversion;
 using SSL4Eco.Inference.Files;
 using SSL4Eco.Inference.Heads;
 using SSL4Eco.Inference.Models;
+using SSL4Eco.Inference.Quantization;
 
 namespace SSL4Eco.Cli.Commands;
 
@@ -15,34 +16,57 @@ internal static class ConvertCommand
         var output = new Option<FileInfo>("--output", "-o") { Description = "ONNX file to write (written to a temporary file, renamed on success).", Required = true };
         var head = new Option<FileInfo?>("--head") { Description = "Append a trained head (JSON from 'ssl4eco probe --save-head'): the model then outputs 'embedding' and 'prediction'." };
         var contract = new ContractOptions();
-        var command = new Command("convert", "Convert a PyTorch checkpoint into a self-describing ONNX encoder (pure .NET; the checkpoint's code is never executed).") { checkpoint, output, head };
+        var quantize = new Option<string?>("--quantize") { Description = "Write a static int8 model (needs --calibration; see 'ssl4eco quantize')." };
+        quantize.AcceptOnlyFromAmong("int8");
+        var precision = new Option<string?>("--precision") { Description = "Write float32 (default) or float16 weights and arithmetic (float32 input/output; for GPU providers, slower on CPU)." };
+        precision.AcceptOnlyFromAmong("float32", "float16", "fp32", "fp16");
+        var calibration = new QuantizeCommand.CalibrationOptions();
+        var command = new Command("convert", "Convert a PyTorch checkpoint into a self-describing ONNX encoder (pure .NET; the checkpoint's code is never executed).") { checkpoint, output, head, quantize, precision };
         contract.AddTo(command);
+        calibration.AddTo(command);
         command.SetAction((parse, ct) => CliRunner.RunAsync(token =>
         {
             var src = parse.GetValue(checkpoint)!;
             var dst = parse.GetValue(output)!;
             var headFile = parse.GetValue(head);
-            // With a head, the bare encoder is staged under a temporary name of the library's own pattern (a killed run's is removed later).
-            var encoderPath = headFile is null ? dst.FullName : AtomicFile.TemporaryPathFor(dst.FullName);
-            OutputGuard.Check([src.FullName, headFile?.FullName], [dst.FullName, headFile is null ? null : encoderPath]);
+            bool int8 = parse.GetValue(quantize) is not null;
+            bool fp16 = parse.GetValue(precision) is "float16" or "fp16";
+            if (int8 && fp16) throw new ArgumentException("--quantize int8 and --precision float16 exclude each other; choose one.");
+            if (!int8 && (parse.GetValue(calibration.Calibration)?.Length ?? 0) > 0) throw new ArgumentException("--calibration is only used with --quantize int8.");
+            var calibrationFiles = int8 ? calibration.Files(parse) : [];
+            bool lower = int8 || fp16;
+            // Intermediate models (bare encoder before a head; fp32 before int8/fp16) are staged under temporary names of the
+            // library's own pattern (a killed run's are removed later).
+            var encoderPath = headFile is null && !lower ? dst.FullName : AtomicFile.TemporaryPathFor(dst.FullName);
+            var headPath = headFile is null ? null : lower ? AtomicFile.TemporaryPathFor(dst.FullName) : dst.FullName;
+            OutputGuard.Check(calibrationFiles.Prepend(src.FullName).Append(headFile?.FullName), [dst.FullName, encoderPath == dst.FullName ? null : encoderPath, headPath == dst.FullName ? null : headPath]);
             var linearHead = headFile is null ? null : LinearHead.Load(headFile.FullName);
             ConversionResult result;
             try
             {
                 result = CheckpointConverter.Convert(src.FullName, encoderPath, contract.Read(parse), cancellationToken: token);
+                var fp32 = encoderPath;
                 if (linearHead is not null)
                 {
-                    HeadOnnxFusion.Append(encoderPath, linearHead, dst.FullName);
-                    result = result with { OnnxPath = dst.FullName };
+                    HeadOnnxFusion.Append(encoderPath, linearHead, headPath!);
+                    fp32 = headPath!;
                     Console.WriteLine($"appended head {headFile!.Name} ({linearHead.Task}, {linearHead.Outputs} outputs) as output 'prediction'");
                 }
+                if (int8) result = result with { Contract = calibration.Run(parse, fp32, calibrationFiles, dst.FullName, token).Contract };
+                else if (fp16)
+                {
+                    result = result with { Contract = ModelQuantizer.ConvertToFloat16(fp32, dst.FullName, token) };
+                    Console.WriteLine("  float16 weights and arithmetic, float32 input and output");
+                }
+                result = result with { OnnxPath = dst.FullName };
             }
             finally
             {
-                if (linearHead is not null && File.Exists(encoderPath)) File.Delete(encoderPath);
+                foreach (var staged in new[] { encoderPath, headPath })
+                    if (staged is not null && staged != dst.FullName && File.Exists(staged)) File.Delete(staged);
             }
             var c = result.Contract;
-            Console.WriteLine($"wrote {result.OnnxPath}");
+            if (!int8) Console.WriteLine($"wrote {result.OnnxPath}");
             Console.WriteLine($"  layout {result.Layout}, {c.Channels} bands ({string.Join(",", c.Bands)}), x = DN / {c.Scaling.Divisor}, {ModelContract.SpatialName(c.Spatial)} {c.InputSize}, embedding {c.EmbeddingDim}");
             if (result.MatchedEntry is not null) Console.WriteLine($"  contract from registry entry '{result.MatchedEntry.Id}'");
             Console.WriteLine($"  source sha256 {c.SourceSha256}");

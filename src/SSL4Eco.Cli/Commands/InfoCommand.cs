@@ -28,6 +28,7 @@ internal static class InfoCommand
                 Console.WriteLine($"scaling:   x = (DN - {c.Scaling.Offset}) / {c.Scaling.Divisor}");
                 Console.WriteLine($"spatial:   {ModelContract.SpatialName(c.Spatial)} to {c.InputSize}x{c.InputSize}");
                 Console.WriteLine($"embedding: {c.EmbeddingDim}");
+                Console.WriteLine($"precision: {ModelContract.PrecisionName(c.Precision)}" + (c.Calibration is { } cal ? $" (calibrated on {cal.Count} patches, {cal.Method}, sha256 {cal.Sha256})" : ""));
                 if (c.Source is not null) Console.WriteLine($"source:    {c.Source}");
                 if (c.SourceSha256 is not null) Console.WriteLine($"sha256:    {c.SourceSha256}");
             }
