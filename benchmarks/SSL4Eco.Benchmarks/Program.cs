@@ -15,6 +15,9 @@ if (args.Length > 0 && args[0] == "encoder-concurrency")
             Console.WriteLine(FormattableString.Invariant($"intra-op {intra}, callers {callers}, spinning {spin}: {MapThroughput.EncoderOnly(args[1], b, t, intra, callers, spin):F2} tiles/s"));
     return 0;
 }
+// precision-throughput [FP32_MODEL] [ROUNDS]: fp32 vs int8 vs fp16 encoder images/s at batch 8 and 32 (benchmarks/results/quantization.md).
+if (args.Length > 0 && args[0] == "precision-throughput")
+    return SSL4Eco.Benchmarks.Encoder.PrecisionThroughput.Run(args[1..]);
 if (args.Length > 0 && args[0] == "write-model")
 {
     File.Copy(SSL4Eco.Benchmarks.Encoder.BenchmarkModels.SeCoEcoOnnx, args[1], overwrite: true);

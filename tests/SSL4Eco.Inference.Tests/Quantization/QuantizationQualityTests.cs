@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using SSL4Eco.Inference.Embedding;
 using SSL4Eco.Inference.Models;
 using Xunit.Abstractions;
@@ -33,24 +32,15 @@ public sealed class QuantizationQualityTests : IClassFixture<QuantizationFixture
     [Fact]
     public void Int8_and_fp16_embeddings_of_held_out_patches_match_fp32()
     {
-        var patches = Enumerable.Range(5000, 24).Select(s => SyntheticSentinel2.Patch(s)).ToList();
-        var sw = Stopwatch.StartNew();
+        var patches = Enumerable.Range(5000, 32).Select(s => SyntheticSentinel2.Patch(s)).ToList();
         var fp32 = Embed(_f.Fp32, patches);
-        _log.WriteLine($"fp32 {sw.Elapsed.TotalSeconds:F1}s");
-        sw.Restart();
         var int8 = Embed(_f.Int8, patches);
-        _log.WriteLine($"int8 {sw.Elapsed.TotalSeconds:F1}s");
-        sw.Restart();
         var fp16 = Embed(_f.Fp16, patches);
-        _log.WriteLine($"fp16 {sw.Elapsed.TotalSeconds:F1}s");
         var c8 = RowCosines(fp32, int8, 2048);
         var c16 = RowCosines(fp32, fp16, 2048);
-        _log.WriteLine($"fp32 row 0 max |x| {fp32.AsSpan(0, 2048).ToArray().Max(Math.Abs)}, mean {fp32.AsSpan(0, 2048).ToArray().Average()}");
-        _log.WriteLine($"non-finite: int8 {int8.Count(v => !float.IsFinite(v))}, fp16 {fp16.Count(v => !float.IsFinite(v))}");
         Array.Sort(c8);
         Array.Sort(c16);
         _log.WriteLine($"int8 vs fp32 cosine: min {c8[0]:F5} median {c8[c8.Length / 2]:F5}; fp16: min {c16[0]:F6} median {c16[c16.Length / 2]:F6}");
-        _log.WriteLine($"{_f.Report.QuantizedConvolutions} convs, {_f.Report.QuantizedAdds} adds, {_f.Report.QuantizedActivations} activations");
         Assert.True(c8[0] >= 0.99, $"int8 min cosine {c8[0]}");
         Assert.True(c16[0] >= 0.9999, $"fp16 min cosine {c16[0]}");
     }
