@@ -13,17 +13,8 @@ public sealed class QuantizeCommandTests(CliModelFixture model) : IClassFixture<
     private static string Patches => Path.Combine(Repo.Samples, "patches");
     private static string Scene => Path.Combine(Repo.Samples, "sentinel2_l2a_sample.tif");
 
-    private static double MinRowCosine(float[] a, float[] b, int dim)
-    {
-        double min = 1;
-        for (int r = 0; r < a.Length / dim; r++)
-        {
-            double ab = 0, aa = 0, bb = 0;
-            for (int i = r * dim; i < (r + 1) * dim; i++) { ab += (double)a[i] * b[i]; aa += (double)a[i] * a[i]; bb += (double)b[i] * b[i]; }
-            min = Math.Min(min, ab / Math.Sqrt(aa * bb));
-        }
-        return min;
-    }
+    private static double MinRowCosine(float[] a, float[] b, int dim) =>
+        SSL4Eco.Inference.Tests.Quantization.QuantizationQualityTests.RowCosines(a, b, dim).Min();
 
     [Fact]
     public void Quantize_ThenInfoEmbedAndMap_Int8ModelWorksUnchangedAndAgreesWithFp32()

@@ -17,7 +17,8 @@ public sealed class QuantizationQualityTests : IClassFixture<QuantizationFixture
         return e.EmbedBatch(patches);
     }
 
-    internal static double[] RowCosines(float[] a, float[] b, int dim)
+    /// <summary>Cosine of each row pair of two row-major [N, dim] arrays, in float64.</summary>
+    public static double[] RowCosines(float[] a, float[] b, int dim)
     {
         var c = new double[a.Length / dim];
         for (int r = 0; r < c.Length; r++)
