@@ -13,8 +13,14 @@ public sealed class QuantizeCommandTests(CliModelFixture model) : IClassFixture<
     private static string Patches => Path.Combine(Repo.Samples, "patches");
     private static string Scene => Path.Combine(Repo.Samples, "sentinel2_l2a_sample.tif");
 
+    /// <summary>The smallest cosine over row pairs of two [N, dim] arrays (float64 sums; the library tests' RowCosines is not linked here).</summary>
     private static double MinRowCosine(float[] a, float[] b, int dim) =>
-        SSL4Eco.Inference.Tests.Quantization.QuantizationQualityTests.RowCosines(a, b, dim).Min();
+        Enumerable.Range(0, a.Length / dim).Min(r =>
+        {
+            var (x, y) = (a.AsSpan(r * dim, dim).ToArray(), b.AsSpan(r * dim, dim).ToArray());
+            double ab = x.Zip(y).Sum(p => (double)p.First * p.Second), aa = x.Sum(v => (double)v * v), bb = y.Sum(v => (double)v * v);
+            return ab / Math.Sqrt(aa * bb);
+        });
 
     [Fact]
     public void Quantize_ThenInfoEmbedAndMap_Int8ModelWorksUnchangedAndAgreesWithFp32()
