@@ -18,7 +18,7 @@ internal static class ConvertCommand
         var contract = new ContractOptions();
         var quantize = new Option<string?>("--quantize") { Description = "Write a static int8 model (needs --calibration; see 'ssl4eco quantize')." };
         quantize.AcceptOnlyFromAmong("int8");
-        var precision = new Option<string?>("--precision") { Description = "Write float32 (default) or float16 weights and arithmetic (float32 input/output; for GPU providers, slower on CPU)." };
+        var precision = new Option<string?>("--precision") { Description = "Write float32 (default) or float16 weights and arithmetic (float32 input/output; meant for GPU providers, no faster than float32 on the CPU)." };
         precision.AcceptOnlyFromAmong("float32", "float16", "fp32", "fp16");
         var calibration = new QuantizeCommand.CalibrationOptions();
         var command = new Command("convert", "Convert a PyTorch checkpoint into a self-describing ONNX encoder (pure .NET; the checkpoint's code is never executed).") { checkpoint, output, head, quantize, precision };

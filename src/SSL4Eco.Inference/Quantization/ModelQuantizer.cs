@@ -29,7 +29,10 @@ public static class ModelQuantizer
     /// (a temporary file renamed on success).
     /// </summary>
     /// <param name="modelPath">An fp32 SSL4Eco ONNX encoder (with its contract in the metadata).</param>
-    /// <param name="calibration">Calibration patches (raw digital numbers, as read from files); enumerated once.</param>
+    /// <param name="calibration">
+    /// Calibration patches (raw digital numbers, as read from files); enumerated once. Their preprocessed inputs are held in
+    /// memory during the call (channels × size² × 4 bytes each: 1.8 MB for 9 × 224²).
+    /// </param>
     /// <param name="outputPath">The int8 model to write; its folder must exist.</param>
     /// <param name="options">Calibration settings; <see cref="Int8QuantizationOptions.Default"/> when null.</param>
     /// <param name="cancellationToken">Checked between calibration batches and before the file is renamed.</param>
@@ -79,7 +82,7 @@ public static class ModelQuantizer
     /// <summary>
     /// Writes a float16 copy of the fp32 model at <paramref name="modelPath"/> to <paramref name="outputPath"/> (atomically):
     /// float16 weights and arithmetic, float32 input and output, contract precision <c>fp16</c>. Meant for GPU providers;
-    /// ONNX Runtime's CPU provider runs it too (casting to float32 around kernels it lacks in float16), more slowly than fp32.
+    /// ONNX Runtime's CPU provider runs it too, no faster than fp32 in our measurement (benchmarks/results/quantization.md).
     /// </summary>
     /// <returns>The written model's contract.</returns>
     /// <exception cref="InvalidDataException">The file is not an ONNX model, or is already int8/fp16.</exception>
