@@ -15,6 +15,10 @@ if (args.Length > 0 && args[0] == "encoder-concurrency")
             Console.WriteLine(FormattableString.Invariant($"intra-op {intra}, callers {callers}, spinning {spin}: {MapThroughput.EncoderOnly(args[1], b, t, intra, callers, spin):F2} tiles/s"));
     return 0;
 }
+if (args.Length > 0 && args[0] == "compare")
+    return SSL4Eco.Benchmarks.Compare.CompareRun.Run(args[1..]); // see benchmarks/compare-pytorch.sh
+if (args.Length > 0 && args[0] == "chart")
+    return SSL4Eco.Benchmarks.Compare.CompareChart.Write(args[1], args[2]);
 if (args.Length > 0 && args[0] == "write-model")
 {
     File.Copy(SSL4Eco.Benchmarks.Encoder.BenchmarkModels.SeCoEcoOnnx, args[1], overwrite: true);
