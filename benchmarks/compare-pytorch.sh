@@ -45,6 +45,7 @@ IFS=, read -ra bs <<< "$batches"
   echo
   echo "Measured $(date -u '+%F %H:%M UTC') with \`bash benchmarks/compare-pytorch.sh$([ -n "$int8" ] && echo " --int8 …")$([ -n "$fp16" ] && echo " --fp16 …")\`."
   echo "Machine: $(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; exit }'), $(nproc) cores, $(lscpu | grep -o 'avx512_vnni\|avx512f' | sort -u | tr '\n' ' ')— load average $load_before before, $load_after after (the machine is shared with other builds and test runs; absolute numbers move with the load, the ratios less)."
+  awk -v l="${load_before%% *}" -v c="$(nproc)" 'BEGIN { if (l + 0 > c + 0) print "\n**The load average was above the core count when this ran: other processes took most of the CPU, so these numbers say little about the machine or the ratios; rerun on an idle machine.**\n" }'
   echo "Software: $(/usr/bin/python3 -c 'import torch; print("PyTorch", torch.__version__)') (Debian, 2 threads), ONNX Runtime $(grep -o 'OnnxRuntime" Version="[^"]*' Directory.Packages.props | head -1 | cut -d'"' -f3) CPU (graph optimisation ALL, default threads = all cores), .NET $(dotnet --version)."
   echo "Input: the same random 9-band 224² float32 batch (batch.npy written by the PyTorch side) everywhere; ResNet-50 SeCo-Eco shape, random weights. images/s = batch / median time of one call (2 warm-ups, ≥ 5 calls, ≥ ${seconds} s)."
   echo

@@ -29,12 +29,10 @@ internal static class CompareChart
             bars.LegendText = $"batch {batches[b]}";
         }
         plot.Axes.Bottom.SetTicks(Enumerable.Range(0, names.Length).Select(i => (double)i).ToArray(), names);
-        plot.Axes.Bottom.TickLabelStyle.Rotation = -30;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = ScottPlot.Alignment.MiddleLeft;
         plot.Axes.Margins(bottom: 0);
         plot.YLabel("images/s (9-band 224², ResNet-50)");
         plot.Title("SSL4Eco.NET vs PyTorch 1.13, same batches, same run");
-        plot.ShowLegend();
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
         plot.SavePng(png, 1000, 600);
         return 0;
     }
