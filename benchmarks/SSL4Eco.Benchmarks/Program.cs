@@ -17,6 +17,8 @@ if (args.Length > 0 && args[0] == "encoder-concurrency")
 }
 if (args.Length > 0 && args[0] == "compare")
     return SSL4Eco.Benchmarks.Compare.CompareRun.Run(args[1..]); // see benchmarks/compare-pytorch.sh
+if (args.Length > 0 && args[0] == "knn")
+    return SSL4Eco.Benchmarks.Heads.KnnVsNumpy.Run(args[1..]); // see benchmarks/knn-vs-numpy.sh
 if (args.Length > 0 && args[0] == "chart")
     return SSL4Eco.Benchmarks.Compare.CompareChart.Write(args[1], args[2]);
 if (args.Length > 0 && args[0] == "write-model")
