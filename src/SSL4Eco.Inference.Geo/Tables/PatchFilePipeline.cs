@@ -87,14 +87,17 @@ internal static class PatchFilePipeline
             }
         }, CancellationToken.None);
 
-        var embedders = Enumerable.Range(0, workers).Select(_ => Task.Run(async () =>
+        // Embedders run on their own threads: each EmbedBatch call holds its thread for the whole batch, which would leave
+        // the thread pool (on a 2-core machine: 2 threads to start with) without a thread for the readers.
+        var embedders = Enumerable.Range(0, workers).Select(_ => Task.Factory.StartNew(() =>
         {
-            await foreach (var batch in toEmbed.Reader.ReadAllAsync(ct).ConfigureAwait(false))
-            {
-                try { batch.Embedded.TrySetResult(model.EmbedBatch(batch.Patches.Select(b => b.Patch).ToList(), ct)); }
-                catch (Exception e) { batch.Embedded.TrySetException(e); }
-            }
-        }, CancellationToken.None)).ToArray();
+            while (Wait(toEmbed.Reader.WaitToReadAsync(ct)))
+                while (toEmbed.Reader.TryRead(out var batch))
+                {
+                    try { batch.Embedded.TrySetResult(model.EmbedBatch(batch.Patches.Select(b => b.Patch).ToList(), ct)); }
+                    catch (Exception e) { batch.Embedded.TrySetException(e); }
+                }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
 
         var ids = new List<string>(files.Count);
         var values = new List<float>(files.Count * dim);
