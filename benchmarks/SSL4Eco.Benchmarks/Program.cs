@@ -18,6 +18,12 @@ if (args.Length > 0 && args[0] == "encoder-concurrency")
 // precision-throughput [FP32_MODEL] [ROUNDS]: fp32 vs int8 vs fp16 encoder images/s at batch 8 and 32 (benchmarks/results/quantization.md).
 if (args.Length > 0 && args[0] == "precision-throughput")
     return SSL4Eco.Benchmarks.Encoder.PrecisionThroughput.Run(args[1..]);
+if (args.Length > 0 && args[0] == "compare")
+    return SSL4Eco.Benchmarks.Compare.CompareRun.Run(args[1..]); // see benchmarks/compare-pytorch.sh
+if (args.Length > 0 && args[0] == "knn")
+    return SSL4Eco.Benchmarks.Heads.KnnVsNumpy.Run(args[1..]); // see benchmarks/knn-vs-numpy.sh
+if (args.Length > 0 && args[0] == "chart")
+    return SSL4Eco.Benchmarks.Compare.CompareChart.Write(args[1], args[2]);
 if (args.Length > 0 && args[0] == "write-model")
 {
     File.Copy(SSL4Eco.Benchmarks.Encoder.BenchmarkModels.SeCoEcoOnnx, args[1], overwrite: true);

@@ -39,11 +39,13 @@ internal static class EmbedCommand
             var bandNames = parse.GetValue(bands)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             var policy = new NoDataPolicy { MinValidFraction = parse.GetValue(minValid) };
             policy.Validate();
-            using var model = await encoder.OpenAsync(parse, token).ConfigureAwait(false);
+            // Files are read side by side and batches embedded side by side, each batch on its share of the cores.
+            var budget = encoder.Budget(parse, embedConcurrency: null);
+            using var model = await encoder.OpenAsync(parse, token, concurrentCallers: budget.EmbedConcurrency).ConfigureAwait(false);
             int dim = model.Contract.EmbeddingDim;
             var skipped = parse.GetValue(skipNoData) ? new List<ValidPatch>() : null;
             var table = PatchFolderEmbeddings.EmbedFiles(inputs.Select(f => f.FullName).ToList(), model, bandNames, model.Options.BatchSize,
-                new InlineProgress<int>(n => Console.Error.Write($"\rembedded {n}/{inputs.Length}")), policy, skipped, token);
+                new InlineProgress<int>(n => Console.Error.Write($"\rembedded {n}/{inputs.Length}")), policy, skipped, token, budget);
             Console.Error.WriteLine();
             foreach (var s in skipped ?? [])
                 Console.Error.WriteLine(FormattableString.Invariant($"skipped {s.Source}: valid fraction {s.ValidFraction:0.###} < {policy.MinValidFraction:0.###} (nodata)"));

@@ -64,48 +64,25 @@ public static class PatchFolderEmbeddings
     /// <paramref name="skipped"/> and left out of the table, or, without that list, fails the call naming it. A non-finite
     /// embedding (a model with corrupt weights) always fails the call naming the patch.
     /// </summary>
+    /// <remarks>
+    /// Reading overlaps embedding: <see cref="ComputeBudget.ReaderCount"/> files are read side by side ahead of the encoder
+    /// and <see cref="ComputeBudget.EmbedConcurrency"/> batches are embedded side by side (the model must have been opened
+    /// for that many callers, e.g. with the budget's <see cref="ComputeBudget.IntraOpThreads"/>); without a budget, the
+    /// CPU budget's readers and one batch at a time. Batches hold the same files, rows come in the same order and the first
+    /// failure in file order is the one reported, as if the files were read and embedded one batch after the other.
+    /// </remarks>
     /// <exception cref="InvalidDataException">A file cannot be read, is mostly nodata (without <paramref name="skipped"/>), or embeds to NaN/∞.</exception>
     public static EmbeddingTable EmbedFiles(IReadOnlyList<string> files, IEmbeddingModel model, IReadOnlyList<string>? bands = null,
         int batchSize = 16, IProgress<int>? progress = null, NoDataPolicy? noData = null, ICollection<ValidPatch>? skipped = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, ComputeBudget? budget = null)
     {
         ArgumentNullException.ThrowIfNull(files);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         noData ??= NoDataPolicy.Default;
         noData.Validate();
-        int dim = model.Contract.EmbeddingDim;
-        var ids = new List<string>(files.Count);
-        var values = new List<float>(files.Count * dim);
-        for (int start = 0; start < files.Count; start += batchSize)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var batch = new List<(string File, Patch Patch)>();
-            foreach (var f in files.Skip(start).Take(batchSize))
-            {
-                ValidPatch read;
-                try { read = PatchReader.ReadValid(f, noData, bands, model.Contract.Bands); }
-                catch (Exception e) when (e is not OperationCanceledException) { throw new InvalidDataException($"{Path.GetFileName(f)}: {e.Message}", e); }
-                if (read.Patch is { } p) batch.Add((f, p));
-                else if (skipped is not null) skipped.Add(read with { Patch = null, Source = f });
-                else throw new InvalidDataException(noData.Refusal(Path.GetFileName(f), read.ValidFraction));
-            }
-            if (batch.Count > 0)
-            {
-                var embedded = model.EmbedBatch(batch.Select(b => b.Patch).ToList(), cancellationToken);
-                for (int i = 0; i < batch.Count; i++)
-                {
-                    var row = embedded.AsSpan(i * dim, dim);
-                    foreach (var v in row)
-                        if (!float.IsFinite(v))
-                            throw new InvalidDataException($"The model returned a non-finite embedding ({v}) for '{Path.GetFileName(batch[i].File)}'; its weights are likely corrupt: re-convert the checkpoint.");
-                    ids.Add(Path.GetFileName(batch[i].File));
-                    values.AddRange(row);
-                }
-            }
-            progress?.Report(Math.Min(start + batchSize, files.Count));
-        }
-        return new EmbeddingTable(ids, values.ToArray(), dim);
+        budget ??= ComputeBudget.For(ExecutionProvider.Cpu, embedConcurrency: 1);
+        return PatchFilePipeline.Run(files, model, bands, batchSize, progress, noData, skipped, budget, cancellationToken);
     }
 
     private static IReadOnlyList<string> Files(string folder)

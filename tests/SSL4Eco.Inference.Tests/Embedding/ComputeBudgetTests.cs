@@ -12,7 +12,7 @@ public sealed class ComputeBudgetTests
     [InlineData(16, 2, 8)]
     public void On_the_cpu_two_batches_run_side_by_side_each_on_half_the_cores(int cores, int concurrency, int threads)
     {
-        Assert.Equal(new ComputeBudget(concurrency, threads), ComputeBudget.For(ExecutionProvider.Cpu, cores));
+        Assert.Equal((concurrency, threads), Split(ComputeBudget.For(ExecutionProvider.Cpu, cores)));
     }
 
     [Theory]
@@ -21,17 +21,32 @@ public sealed class ComputeBudgetTests
     [InlineData(ExecutionProvider.DirectML)]
     public void On_a_gpu_one_batch_at_a_time_with_default_threads(ExecutionProvider provider)
     {
-        Assert.Equal(new ComputeBudget(1, 0), ComputeBudget.For(provider, 16));
+        Assert.Equal((1, 0), Split(ComputeBudget.For(provider, 16)));
     }
 
     [Fact]
     public void What_the_caller_sets_is_kept_and_the_rest_follows_from_it()
     {
-        Assert.Equal(new ComputeBudget(4, 4), ComputeBudget.For(ExecutionProvider.Cpu, 16, embedConcurrency: 4));
-        Assert.Equal(new ComputeBudget(2, 3), ComputeBudget.For(ExecutionProvider.Cpu, 16, intraOpThreads: 3));
-        Assert.Equal(new ComputeBudget(1, 0), ComputeBudget.For(ExecutionProvider.Cpu, 16, embedConcurrency: 1));
-        Assert.Equal(new ComputeBudget(2, 8), ComputeBudget.For(ExecutionProvider.Cpu, 16, intraOpThreads: 0));
+        Assert.Equal((4, 4), Split(ComputeBudget.For(ExecutionProvider.Cpu, 16, embedConcurrency: 4)));
+        Assert.Equal((2, 3), Split(ComputeBudget.For(ExecutionProvider.Cpu, 16, intraOpThreads: 3)));
+        Assert.Equal((1, 0), Split(ComputeBudget.For(ExecutionProvider.Cpu, 16, embedConcurrency: 1)));
+        Assert.Equal((2, 8), Split(ComputeBudget.For(ExecutionProvider.Cpu, 16, intraOpThreads: 0)));
         Assert.Throws<ArgumentOutOfRangeException>(() => ComputeBudget.For(ExecutionProvider.Cpu, 0));
+    }
+
+    private static (int, int) Split(ComputeBudget b) => (b.EmbedConcurrency, b.IntraOpThreads);
+
+    [Theory]
+    [InlineData(1, 1)]   // one core: reading waits its turn
+    [InlineData(2, 2)]   // two readers, so a slow file does not starve the two batches side by side
+    [InlineData(4, 2)]
+    [InlineData(16, 8)]
+    public void Files_are_read_side_by_side_one_reader_per_two_cores_and_at_least_two(int cores, int readers)
+    {
+        Assert.Equal(readers, ComputeBudget.For(ExecutionProvider.Cpu, cores).ReaderCount);
+        Assert.Equal(readers, ComputeBudget.For(ExecutionProvider.Cuda, cores).ReaderCount);
+        Assert.Equal(5, ComputeBudget.For(ExecutionProvider.Cpu, cores, readerCount: 5).ReaderCount);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ComputeBudget.For(ExecutionProvider.Cpu, cores, readerCount: 0));
     }
 
     [Fact]
