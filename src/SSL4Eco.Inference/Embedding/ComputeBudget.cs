@@ -27,4 +27,10 @@ public sealed record ComputeBudget(int EmbedConcurrency, int IntraOpThreads)
             : provider == ExecutionProvider.Cpu && concurrency > 1 ? Math.Max(1, cores / concurrency) : 0;
         return new ComputeBudget(concurrency, threads);
     }
+
+    /// <summary>
+    /// The batch size an encoder on <paramref name="provider"/> uses by default: 8 on the CPU (larger batches only add memory
+    /// there), 64 on a GPU provider (a ResNet-50 batch of 8 leaves an H200 mostly idle: 1,386 against 3,000+ images/s at 64).
+    /// </summary>
+    public static int DefaultBatchSize(ExecutionProvider provider) => provider == ExecutionProvider.Cpu ? 8 : 64;
 }

@@ -61,6 +61,16 @@ public sealed record EncoderOptions
     /// <summary>The contract to use instead of the ONNX metadata (for files converted elsewhere, without metadata).</summary>
     public ModelContract? ContractOverride { get; init; }
 
+    /// <summary>Options of the CUDA execution provider (ignored by the others). Default <see cref="CudaOptions.Default"/>.</summary>
+    public CudaOptions Cuda { get; init; } = CudaOptions.Default;
+
+    /// <summary>
+    /// Options for <paramref name="provider"/> with its default batch size (<see cref="ComputeBudget.DefaultBatchSize"/>:
+    /// 8 on the CPU, 64 on a GPU provider).
+    /// </summary>
+    public static EncoderOptions For(ExecutionProvider provider) =>
+        new() { ExecutionProvider = provider, BatchSize = ComputeBudget.DefaultBatchSize(provider) };
+
     /// <summary>Receives warnings (e.g. the CPU fallback); null logs nothing.</summary>
     public ILogger? Logger { get; init; }
 
@@ -92,6 +102,8 @@ public sealed record EncoderOptions
             try { s.Validate(); }
             catch (ArgumentException e) { throw new ArgumentException($"{nameof(ScalingOverride)}: {e.Message}", nameof(ScalingOverride), e); }
         }
+        ArgumentNullException.ThrowIfNull(Cuda, nameof(Cuda));
+        Cuda.Validate();
         if (ContractOverride is { } c)
         {
             try { c.Validate(); }

@@ -48,6 +48,17 @@ public sealed record InputRecipe
     }
 
     /// <summary>
+    /// The preprocessing of this recipe for patches of the raw form <paramref name="raw"/>, as the plan the in-graph
+    /// preprocessing is generated from (the same band resolution, NDVI rule, spatial decision and scaling as
+    /// <see cref="PatchPreprocessor"/>). Throws <see cref="ArgumentException"/> when the raw bands cannot feed the contract.
+    /// </summary>
+    internal PreprocessingGraphPlan PlanGraph(RawInputForm raw)
+    {
+        ArgumentNullException.ThrowIfNull(raw);
+        return PreprocessingGraphPlan.Create(this, raw);
+    }
+
+    /// <summary>
     /// The recipe as metadata: the contract's items, with the scaling items holding the scaling in effect, plus the
     /// harmonisation mode, the input bands and the weights' hash when known, and <c>ssl4eco.recipe_sha256</c>.
     /// </summary>
