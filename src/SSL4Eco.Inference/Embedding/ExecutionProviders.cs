@@ -28,6 +28,9 @@ public sealed class ExecutionProviderUnavailableException : Exception
     /// <summary>The shared library that failed to load when the provider is listed but could not start (e.g. <c>libcudnn.so.9</c>); null otherwise.</summary>
     public string? FailedLibrary { get; }
 
+    /// <summary>What the provider needs installed beside ONNX Runtime (e.g. CUDA 13 and cuDNN 9 for CUDA).</summary>
+    public string RequiredRuntime => ExecutionProviders.RuntimeFor(Provider);
+
     private static string MessageFor(ExecutionProvider provider, IReadOnlyList<string> available, Exception? inner)
     {
         if (available.Contains(ExecutionProviders.OrtName(provider)) && ExecutionProviders.FailedLibrary(inner?.Message) is { } lib)
