@@ -3,6 +3,7 @@ using SSL4Eco.Inference.Conversion;
 using SSL4Eco.Inference.Files;
 using SSL4Eco.Inference.Heads;
 using SSL4Eco.Inference.Models;
+using SSL4Eco.Inference.Onnx;
 
 namespace SSL4Eco.Cli.Commands;
 
@@ -15,31 +16,43 @@ internal static class ConvertCommand
         var output = new Option<FileInfo>("--output", "-o") { Description = "ONNX file to write (written to a temporary file, renamed on success).", Required = true };
         var head = new Option<FileInfo?>("--head") { Description = "Append a trained head (JSON from 'ssl4eco probe --save-head'): the model then outputs 'embedding' and 'prediction'." };
         var contract = new ContractOptions();
+        var raw = new RawInputOptions();
         var command = new Command("convert", "Convert a PyTorch checkpoint into a self-describing ONNX encoder (pure .NET; the checkpoint's code is never executed).") { checkpoint, output, head };
+        raw.AddTo(command);
         contract.AddTo(command);
         command.SetAction((parse, ct) => CliRunner.RunAsync(token =>
         {
             var src = parse.GetValue(checkpoint)!;
             var dst = parse.GetValue(output)!;
             var headFile = parse.GetValue(head);
-            // With a head, the bare encoder is staged under a temporary name of the library's own pattern (a killed run's is removed later).
-            var encoderPath = headFile is null ? dst.FullName : AtomicFile.TemporaryPathFor(dst.FullName);
-            OutputGuard.Check([src.FullName, headFile?.FullName], [dst.FullName, headFile is null ? null : encoderPath]);
+            var rawForm = raw.Read(parse);
+            // With a head or a raw input form, the bare encoder is staged under a temporary name of the library's own pattern (a killed run's is removed later).
+            var encoderPath = headFile is null && rawForm is null ? dst.FullName : AtomicFile.TemporaryPathFor(dst.FullName);
+            var headPath = headFile is null ? null : rawForm is null ? dst.FullName : AtomicFile.TemporaryPathFor(dst.FullName);
+            OutputGuard.Check([src.FullName, headFile?.FullName], [dst.FullName, encoderPath == dst.FullName ? null : encoderPath]);
             var linearHead = headFile is null ? null : LinearHead.Load(headFile.FullName);
             ConversionResult result;
             try
             {
                 result = CheckpointConverter.Convert(src.FullName, encoderPath, contract.Read(parse), cancellationToken: token);
+                var staged = encoderPath;
                 if (linearHead is not null)
                 {
-                    HeadOnnxFusion.Append(encoderPath, linearHead, dst.FullName);
+                    HeadOnnxFusion.Append(encoderPath, linearHead, headPath!);
+                    staged = headPath!;
                     result = result with { OnnxPath = dst.FullName };
                     Console.WriteLine($"appended head {headFile!.Name} ({linearHead.Task}, {linearHead.Outputs} outputs) as output 'prediction'");
+                }
+                if (rawForm is not null)
+                {
+                    result = result with { OnnxPath = dst.FullName, Contract = OnnxInputPreprocessing.Convert(staged, dst.FullName, rawForm, cancellationToken: token) };
+                    Console.WriteLine($"preprocessing in the graph: input '{OnnxInputPreprocessing.RawInputName}' {RawInputForm.SampleTypeName(rawForm.SampleType)} [N, {rawForm.Bands.Count}, {rawForm.Height}, {rawForm.Width}] ({string.Join(",", rawForm.Bands)}) + '{OnnxInputPreprocessing.HarmonizeOffsetName}' [N]");
                 }
             }
             finally
             {
-                if (linearHead is not null && File.Exists(encoderPath)) File.Delete(encoderPath);
+                foreach (var temp in new[] { encoderPath, headPath })
+                    if (temp is not null && temp != dst.FullName && File.Exists(temp)) File.Delete(temp);
             }
             var c = result.Contract;
             Console.WriteLine($"wrote {result.OnnxPath}");

@@ -28,6 +28,8 @@ internal static class InfoCommand
                 Console.WriteLine($"scaling:   x = (DN - {c.Scaling.Offset}) / {c.Scaling.Divisor}");
                 Console.WriteLine($"spatial:   {ModelContract.SpatialName(c.Spatial)} to {c.InputSize}x{c.InputSize}");
                 Console.WriteLine($"embedding: {c.EmbeddingDim}");
+                if (c.RawInput is { } r)
+                    Console.WriteLine($"raw input: {RawInputForm.SampleTypeName(r.SampleType)} [N, {r.Bands.Count}, {r.Height}, {r.Width}] ({string.Join(", ", r.Bands)}), preprocessed in the graph");
                 if (c.Source is not null) Console.WriteLine($"source:    {c.Source}");
                 if (c.SourceSha256 is not null) Console.WriteLine($"sha256:    {c.SourceSha256}");
             }
