@@ -14,7 +14,9 @@ namespace SSL4Eco.Inference.Preprocessing;
 /// </summary>
 /// <remarks>
 /// Immutable record; thread-safe. Planned to become the single owner of every preprocessing decision (today
-/// <see cref="PatchPreprocessor"/> still makes them from the same inputs: <see cref="For"/> mirrors its choices).
+/// <see cref="PatchPreprocessor"/> still makes them from the same inputs: <see cref="For"/> mirrors its choices). The in-graph
+/// preprocessing of raw-input models is generated from <see cref="PlanGraph"/>, which asks <see cref="PatchPreprocessor"/> for
+/// every decision, so there is no second copy of the band rules.
 /// </remarks>
 public sealed record InputRecipe
 {

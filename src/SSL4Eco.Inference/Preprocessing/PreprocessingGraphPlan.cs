@@ -33,9 +33,6 @@ internal sealed class PreprocessingGraphPlan
     /// <summary>Index in <see cref="Gathered"/> of B8 (NDVI's near infrared), or -1.</summary>
     public int Nir { get; init; } = -1;
 
-    /// <summary>The harmonisation offset a patch carries (<see cref="Harmonization.Offset"/>).</summary>
-    public float HarmonizationOffset => Harmonization.Offset;
-
     /// <summary>NDVI's denominator epsilon, scale and upper clamp.</summary>
     public (float Epsilon, float Scale, float Max) Ndvi => (PatchPreprocessor.NdviEpsilon, PatchPreprocessor.NdviScale, PatchPreprocessor.NdviMax);
 
