@@ -45,6 +45,8 @@ internal static class CliRunner
     /// </summary>
     internal static string UserMessage(Exception e)
     {
+        if (e is ExecutionProviderUnavailableException { FailedLibrary: { } lib } failed)
+            return $"execution provider {failed.Provider} could not start: {lib} failed to load; install {failed.RequiredRuntime}, or pass --cpu-fallback to run on the CPU.";
         if (e is ExecutionProviderUnavailableException x)
         {
             var pm = System.Text.RegularExpressions.Regex.Match(x.Message, @"native package (\S+)");

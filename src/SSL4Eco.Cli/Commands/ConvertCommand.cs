@@ -3,6 +3,7 @@ using SSL4Eco.Inference.Conversion;
 using SSL4Eco.Inference.Files;
 using SSL4Eco.Inference.Heads;
 using SSL4Eco.Inference.Models;
+using SSL4Eco.Inference.Onnx;
 using SSL4Eco.Inference.Quantization;
 
 namespace SSL4Eco.Cli.Commands;
@@ -21,7 +22,9 @@ internal static class ConvertCommand
         var precision = new Option<string?>("--precision") { Description = "Write float32 (default) or float16 weights and arithmetic (float32 input/output; meant for GPU providers, no faster than float32 on the CPU)." };
         precision.AcceptOnlyFromAmong("float32", "float16", "fp32", "fp16");
         var calibration = new QuantizeCommand.CalibrationOptions();
+        var raw = new RawInputOptions();
         var command = new Command("convert", "Convert a PyTorch checkpoint into a self-describing ONNX encoder (pure .NET; the checkpoint's code is never executed).") { checkpoint, output, head, quantize, precision };
+        raw.AddTo(command);
         contract.AddTo(command);
         calibration.AddTo(command);
         command.SetAction((parse, ct) => CliRunner.RunAsync(token =>
@@ -34,36 +37,47 @@ internal static class ConvertCommand
             if (int8 && fp16) throw new ArgumentException("--quantize int8 and --precision float16 exclude each other; choose one.");
             if (!int8 && (parse.GetValue(calibration.Calibration)?.Length ?? 0) > 0) throw new ArgumentException("--calibration is only used with --quantize int8.");
             var calibrationFiles = int8 ? calibration.Files(parse) : [];
-            bool lower = int8 || fp16;
-            // Intermediate models (bare encoder before a head; fp32 before int8/fp16) are staged under temporary names of the
-            // library's own pattern (a killed run's are removed later).
-            var encoderPath = headFile is null && !lower ? dst.FullName : AtomicFile.TemporaryPathFor(dst.FullName);
-            var headPath = headFile is null ? null : lower ? AtomicFile.TemporaryPathFor(dst.FullName) : dst.FullName;
-            OutputGuard.Check(calibrationFiles.Prepend(src.FullName).Append(headFile?.FullName), [dst.FullName, encoderPath == dst.FullName ? null : encoderPath, headPath == dst.FullName ? null : headPath]);
+            var rawForm = raw.Read(parse);
             var linearHead = headFile is null ? null : LinearHead.Load(headFile.FullName);
+
+            // The steps (convert → head → int8/fp16 → raw input) each write the next file; every file but the last is staged
+            // under a temporary name of the library's own pattern (a killed run's are removed later).
+            int steps = 1 + (linearHead is null ? 0 : 1) + (int8 || fp16 ? 1 : 0) + (rawForm is null ? 0 : 1);
+            var files = Enumerable.Range(0, steps).Select(i => i == steps - 1 ? dst.FullName : AtomicFile.TemporaryPathFor(dst.FullName)).ToArray();
+            OutputGuard.Check(calibrationFiles.Prepend(src.FullName).Append(headFile?.FullName), files);
             ConversionResult result;
+            int step = 0;
             try
             {
-                result = CheckpointConverter.Convert(src.FullName, encoderPath, contract.Read(parse), cancellationToken: token);
-                var fp32 = encoderPath;
+                result = CheckpointConverter.Convert(src.FullName, files[step], contract.Read(parse), cancellationToken: token);
                 if (linearHead is not null)
                 {
-                    HeadOnnxFusion.Append(encoderPath, linearHead, headPath!);
-                    fp32 = headPath!;
+                    HeadOnnxFusion.Append(files[step], linearHead, files[++step]);
                     Console.WriteLine($"appended head {headFile!.Name} ({linearHead.Task}, {linearHead.Outputs} outputs) as output 'prediction'");
                 }
-                if (int8) result = result with { Contract = calibration.Run(parse, fp32, calibrationFiles, dst.FullName, token).Contract };
+                if (int8)
+                {
+                    var from = files[step];
+                    result = result with { Contract = calibration.Run(parse, from, calibrationFiles, files[++step], token).Contract };
+                }
                 else if (fp16)
                 {
-                    result = result with { Contract = ModelQuantizer.ConvertToFloat16(fp32, dst.FullName, token) };
+                    var from = files[step];
+                    result = result with { Contract = ModelQuantizer.ConvertToFloat16(from, files[++step], token) };
                     Console.WriteLine("  float16 weights and arithmetic, float32 input and output");
+                }
+                if (rawForm is not null)
+                {
+                    var from = files[step];
+                    result = result with { Contract = OnnxInputPreprocessing.Convert(from, files[++step], rawForm, cancellationToken: token) };
+                    Console.WriteLine($"preprocessing in the graph: input '{OnnxInputPreprocessing.RawInputName}' {RawInputForm.SampleTypeName(rawForm.SampleType)} [N, {rawForm.Bands.Count}, {rawForm.Height}, {rawForm.Width}] ({string.Join(",", rawForm.Bands)}) + '{OnnxInputPreprocessing.HarmonizeOffsetName}' [N]");
                 }
                 result = result with { OnnxPath = dst.FullName };
             }
             finally
             {
-                foreach (var staged in new[] { encoderPath, headPath })
-                    if (staged is not null && staged != dst.FullName && File.Exists(staged)) File.Delete(staged);
+                foreach (var staged in files)
+                    if (staged != dst.FullName && File.Exists(staged)) File.Delete(staged);
             }
             var c = result.Contract;
             if (!int8) Console.WriteLine($"wrote {result.OnnxPath}");

@@ -29,6 +29,8 @@ internal static class InfoCommand
                 Console.WriteLine($"spatial:   {ModelContract.SpatialName(c.Spatial)} to {c.InputSize}x{c.InputSize}");
                 Console.WriteLine($"embedding: {c.EmbeddingDim}");
                 Console.WriteLine($"precision: {ModelContract.PrecisionName(c.Precision)}" + (c.Calibration is { } cal ? $" (calibrated on {cal.Count} patches, {cal.Method}, sha256 {cal.Sha256})" : ""));
+                if (c.RawInput is { } r)
+                    Console.WriteLine($"raw input: {RawInputForm.SampleTypeName(r.SampleType)} [N, {r.Bands.Count}, {r.Height}, {r.Width}] ({string.Join(", ", r.Bands)}), preprocessed in the graph");
                 if (c.Source is not null) Console.WriteLine($"source:    {c.Source}");
                 if (c.SourceSha256 is not null) Console.WriteLine($"sha256:    {c.SourceSha256}");
             }

@@ -36,4 +36,10 @@ public sealed record ComputeBudget(int EmbedConcurrency, int IntraOpThreads)
         if (readers < 1) throw new ArgumentOutOfRangeException(nameof(readerCount), readers, "The reader count must be at least 1.");
         return new ComputeBudget(concurrency, threads) { ReaderCount = readers };
     }
+
+    /// <summary>
+    /// The batch size an encoder on <paramref name="provider"/> uses by default: 8 on the CPU (larger batches only add memory
+    /// there), 64 on a GPU provider (a ResNet-50 batch of 8 leaves an H200 mostly idle: 1,386 against 3,000+ images/s at 64).
+    /// </summary>
+    public static int DefaultBatchSize(ExecutionProvider provider) => provider == ExecutionProvider.Cpu ? 8 : 64;
 }

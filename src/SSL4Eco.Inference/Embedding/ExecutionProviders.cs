@@ -3,18 +3,20 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace SSL4Eco.Inference.Embedding;
 
-/// <summary>Thrown when the requested ONNX Runtime execution provider is not in the loaded native library.</summary>
+/// <summary>
+/// Thrown when the requested ONNX Runtime execution provider is not in the loaded native library, or is listed there but
+/// cannot start (e.g. the CUDA provider without its CUDA/cuDNN libraries: <see cref="FailedLibrary"/> names the one that did not load).
+/// </summary>
 /// <remarks>Immutable; thread-safe.</remarks>
 public sealed class ExecutionProviderUnavailableException : Exception
 {
-    /// <summary>Creates the exception; the message names the provider, the available ones and the package to add.</summary>
+    /// <summary>Creates the exception; the message names the provider, the available ones and the package to add (or the library that failed to load and what to install).</summary>
     public ExecutionProviderUnavailableException(ExecutionProvider provider, IReadOnlyList<string> available, Exception? inner = null)
-        : base($"Execution provider {provider} is not available in the loaded ONNX Runtime (available: {string.Join(", ", available)}). " +
-               $"Reference the native package {ExecutionProviders.PackageFor(provider)} instead of Microsoft.ML.OnnxRuntime, " +
-               "or set EncoderOptions.AllowCpuFallback to run on the CPU.", inner)
+        : base(MessageFor(provider, available, inner), inner)
     {
         Provider = provider;
         Available = available;
+        FailedLibrary = available.Contains(ExecutionProviders.OrtName(provider)) ? ExecutionProviders.FailedLibrary(inner?.Message) : null;
     }
 
     /// <summary>The provider that was requested.</summary>
@@ -22,6 +24,23 @@ public sealed class ExecutionProviderUnavailableException : Exception
 
     /// <summary>The providers the loaded native library reports.</summary>
     public IReadOnlyList<string> Available { get; }
+
+    /// <summary>The shared library that failed to load when the provider is listed but could not start (e.g. <c>libcudnn.so.9</c>); null otherwise.</summary>
+    public string? FailedLibrary { get; }
+
+    /// <summary>What the provider needs installed beside ONNX Runtime (e.g. CUDA 13 and cuDNN 9 for CUDA).</summary>
+    public string RequiredRuntime => ExecutionProviders.RuntimeFor(Provider);
+
+    private static string MessageFor(ExecutionProvider provider, IReadOnlyList<string> available, Exception? inner)
+    {
+        if (available.Contains(ExecutionProviders.OrtName(provider)) && ExecutionProviders.FailedLibrary(inner?.Message) is { } lib)
+            return $"Execution provider {provider} is in the loaded ONNX Runtime but could not start: {lib} failed to load. " +
+                   $"Install {ExecutionProviders.RuntimeFor(provider)} and put its libraries on the library path, " +
+                   "or set EncoderOptions.AllowCpuFallback to run on the CPU.";
+        return $"Execution provider {provider} is not available in the loaded ONNX Runtime (available: {string.Join(", ", available)}). " +
+               $"Reference the native package {ExecutionProviders.PackageFor(provider)} instead of Microsoft.ML.OnnxRuntime, " +
+               "or set EncoderOptions.AllowCpuFallback to run on the CPU.";
+    }
 }
 
 /// <summary>
@@ -36,11 +55,36 @@ internal static class ExecutionProviders
     /// <summary>The NuGet package that carries the provider's native library.</summary>
     public static string PackageFor(ExecutionProvider provider) => provider switch
     {
-        ExecutionProvider.Cuda or ExecutionProvider.TensorRT => "Microsoft.ML.OnnxRuntime.Gpu",
+        ExecutionProvider.Cuda or ExecutionProvider.TensorRT => OperatingSystem.IsWindows() ? "Microsoft.ML.OnnxRuntime.Gpu.Windows" : "Microsoft.ML.OnnxRuntime.Gpu.Linux",
         ExecutionProvider.DirectML => "Microsoft.ML.OnnxRuntime.DirectML",
         ExecutionProvider.OpenVINO => "Intel.ML.OnnxRuntime.OpenVino",
         _ => "Microsoft.ML.OnnxRuntime",
     };
+
+    /// <summary>What a listed provider needs beside ONNX Runtime (named in the error when one of its libraries fails to load).</summary>
+    public static string RuntimeFor(ExecutionProvider provider) => provider switch
+    {
+        ExecutionProvider.Cuda => "CUDA 13 and cuDNN 9 (ONNX Runtime 1.31's GPU build; e.g. pip's nvidia-cuda-runtime, nvidia-cublas, nvidia-cufft, nvidia-curand and nvidia-cudnn packages for CUDA 13)",
+        ExecutionProvider.TensorRT => "TensorRT 10 with CUDA 13 and cuDNN 9",
+        ExecutionProvider.DirectML => "DirectML (DirectML.dll, part of Windows 10 1903 and later)",
+        ExecutionProvider.OpenVINO => "the OpenVINO runtime",
+        _ => "nothing",
+    };
+
+    /// <summary>
+    /// The shared library named in ONNX Runtime's load failure (e.g. "libcublasLt.so.13: cannot open shared object file"),
+    /// or null when the message names none.
+    /// </summary>
+    internal static string? FailedLibrary(string? message)
+    {
+        if (string.IsNullOrEmpty(message)) return null;
+        var m = System.Text.RegularExpressions.Regex.Match(message, @"([\w.+-]+\.so(?:\.[0-9]+)*): cannot open shared object file");
+        if (m.Success) return m.Groups[1].Value;
+        m = System.Text.RegularExpressions.Regex.Match(message, @"([\w.+-]+\.(?:dll|dylib))", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+        if (m.Success && message.Contains("load", StringComparison.OrdinalIgnoreCase)) return m.Groups[1].Value;
+        m = System.Text.RegularExpressions.Regex.Match(message, @"Failed to load library ([\w.+-]+)");
+        return m.Success ? m.Groups[1].Value : null;
+    }
 
     /// <summary>ONNX Runtime's name for the provider, as <see cref="OrtEnv.GetAvailableProviders"/> lists it.</summary>
     public static string OrtName(ExecutionProvider provider) => provider switch
@@ -66,7 +110,7 @@ internal static class ExecutionProviders
         {
             try
             {
-                Append(session, provider, options.DeviceId);
+                Append(session, provider, options);
                 return provider;
             }
             catch (Exception e) when (e is EntryPointNotFoundException or OnnxRuntimeException or DllNotFoundException)
@@ -81,11 +125,18 @@ internal static class ExecutionProviders
     }
 
     /// <summary>Appends one provider through the managed API (throws as described on the class when it is missing).</summary>
-    internal static void Append(SessionOptions session, ExecutionProvider provider, int deviceId)
+    internal static void Append(SessionOptions session, ExecutionProvider provider, EncoderOptions options)
     {
+        int deviceId = options.DeviceId;
         switch (provider)
         {
-            case ExecutionProvider.Cuda: session.AppendExecutionProvider_CUDA(deviceId); break;
+            case ExecutionProvider.Cuda:
+                using (var cuda = new OrtCUDAProviderOptions())
+                {
+                    cuda.UpdateOptions(options.Cuda.ToProviderOptions(deviceId));
+                    session.AppendExecutionProvider_CUDA(cuda);
+                }
+                break;
             case ExecutionProvider.TensorRT: session.AppendExecutionProvider_Tensorrt(deviceId); break;
             case ExecutionProvider.DirectML: session.AppendExecutionProvider_DML(deviceId); break;
             case ExecutionProvider.OpenVINO: session.AppendExecutionProvider_OpenVINO(deviceId == 0 ? "" : deviceId.ToString(System.Globalization.CultureInfo.InvariantCulture)); break;

@@ -14,20 +14,25 @@ namespace SSL4Eco.Inference.Embedding;
 /// </summary>
 /// <remarks>
 /// <para>Thread-safety: one <see cref="InferenceSession"/> is shared; ONNX Runtime's <c>Run</c> is thread-safe, every call
-/// uses its own pooled buffers and <see cref="RunOptions"/>, so all <c>Embed*</c> members may be called from several
-/// threads at once. <see cref="Dispose"/> must not race with calls in flight; calls after it throw
-/// <see cref="ObjectDisposedException"/>.</para>
-/// <para>Memory: inputs are the encoder's own 64-byte aligned native buffers (one per concurrent caller, reused, freed by
-/// <see cref="Dispose"/>) wrapped as <see cref="OrtValue"/> without copying;
-/// outputs are written by ONNX Runtime straight into the caller's (or the returned) array.</para>
+/// uses its own run slot (buffers, IO binding, <see cref="RunOptions"/>), so all <c>Embed*</c> members may be called from several
+/// threads at once (with <see cref="CudaOptions.EnableCudaGraph"/> they take turns on one slot). <see cref="Dispose"/> must not
+/// race with calls in flight; calls after it throw <see cref="ObjectDisposedException"/>.</para>
+/// <para>Input forms: a model converted with <c>--input-form raw</c> (<see cref="TakesRawInput"/>) gets the patches' raw pixels
+/// and preprocesses them in its graph, on the execution provider; any other model gets host-preprocessed input
+/// (<see cref="Preprocessor"/>). <see cref="EmbedBatch(IReadOnlyList{Patch}, CancellationToken)"/> feeds either.</para>
+/// <para>Memory: each concurrent caller gets one run slot, created on first need and reused: 64-byte aligned host buffers
+/// (page-locked on CUDA when <see cref="CudaOptions.PinnedHostBuffers"/>) for input, harmonisation offsets and output, bound once
+/// to an <see cref="OrtIoBinding"/>; a run of the same batch size allocates nothing (measured: 0 bytes per batch against 752 for
+/// a fresh <see cref="OrtValue"/> pair per run). Slots are freed by <see cref="Dispose"/>.</para>
 /// </remarks>
 public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
 {
     private readonly InferenceSession _session;
-    private readonly string[] _inputNames;
-    private readonly string[] _outputNames;
-    private readonly long[] _outputTail;
+    private readonly RunLayout _layout;
+    private readonly RunSlotPool _slots;
     private readonly int _chunk;
+    private readonly bool _cudaGraph;
+    private readonly ExecutionProvider _provider;
     private volatile bool _disposed;
 
     private SeCoEcoEncoder(InferenceSession session, ModelContract contract, EncoderOptions options, ExecutionProvider provider, Func<string> weightsSha256)
@@ -36,16 +41,41 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
         Contract = contract;
         Options = options;
         ActiveProvider = provider;
+        _provider = provider;
         var preprocessing = new PreprocessingOptions { Harmonize = options.Harmonize, ScalingOverride = options.ScalingOverride };
+        if (contract.RawInput is not null && options.ScalingOverride is { } so && so != contract.Scaling)
+            throw new ArgumentException($"The model preprocesses its input in the graph with x = (DN - {contract.Scaling.Offset}) / {contract.Scaling.Divisor}; a different scaling override cannot apply. Convert the model again with that scaling, or drop the override.", nameof(options));
         Preprocessor = new PatchPreprocessor(contract, preprocessing);
         _recipe = new Lazy<InputRecipe>(() => InputRecipe.For(contract, preprocessing, weightsSha256()));
-        (_inputNames, _outputNames, _outputTail, int fixedBatch) = CheckShapes(session, contract);
+        var (layout, fixedBatch) = CheckShapes(session, contract);
         _chunk = fixedBatch > 0 ? Math.Min(options.BatchSize, fixedBatch) : options.BatchSize;
-        _inputs = new InputBufferPool(_chunk * Preprocessor.ValuesPerPatch);
+        _layout = layout with { Chunk = _chunk };
+        bool cudaGraph = provider == ExecutionProvider.Cuda && options.Cuda.EnableCudaGraph;
+        _cudaGraph = cudaGraph;
+        var pinned = provider == ExecutionProvider.Cuda && options.Cuda.PinnedHostBuffers ? PinnedAllocator(session, options.DeviceId) : null;
+        // CUDA graphs replay the addresses they captured: one slot (one buffer set) serves every call in turn.
+        _slots = new RunSlotPool(() => new RunSlot(_session, _layout, pinned), single: cudaGraph);
     }
 
-    private readonly InputBufferPool _inputs;
+    private static OrtAllocator? PinnedAllocator(InferenceSession session, int deviceId)
+    {
+        try
+        {
+            return new OrtAllocator(session, new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA_PINNED, OrtAllocatorType.DeviceAllocator, deviceId, OrtMemType.CpuOutput));
+        }
+        catch (OnnxRuntimeException)
+        {
+            return null; // no pinned allocator registered: ordinary aligned host memory
+        }
+    }
+
     private readonly Lazy<InputRecipe> _recipe;
+
+    /// <summary>Whether the model takes raw patches and preprocesses them in its graph (<see cref="ModelContract.RawInput"/>).</summary>
+    public bool TakesRawInput => Contract.RawInput is not null;
+
+    /// <summary>Run slots (buffers + IO binding) created so far: one per caller that ran concurrently (for diagnostics and tests).</summary>
+    internal int RunSlotsCreated => _slots.Created;
 
     /// <inheritdoc/>
     /// <remarks>The weights' SHA-256 is computed on first use (about 0.3 s for a 94 MB file; remembered per path, size and time).</remarks>
@@ -60,7 +90,10 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
     /// <summary>The execution provider in use (<see cref="ExecutionProvider.Cpu"/> after a fallback).</summary>
     public ExecutionProvider ActiveProvider { get; }
 
-    /// <summary>The preprocessor built from the contract and options; use it to fill batches for <see cref="EmbedPreprocessed"/>.</summary>
+    /// <summary>
+    /// The host preprocessor built from the contract and options; use it to fill batches for <see cref="EmbedPreprocessed"/>
+    /// (a raw-input model does this in its graph; its preprocessor still says which patches are harmonised).
+    /// </summary>
     public PatchPreprocessor Preprocessor { get; }
 
     /// <summary>Opens an ONNX file. Throws <see cref="ModelMetadataException"/> for missing metadata or shapes that contradict the contract.</summary>
@@ -118,20 +151,39 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
         }
     }
 
-    private static (string[] Inputs, string[] Outputs, long[] OutputTail, int FixedBatch) CheckShapes(InferenceSession session, ModelContract contract)
+    private static (RunLayout Layout, int FixedBatch) CheckShapes(InferenceSession session, ModelContract contract)
     {
-        // One input; one output, or several of which 'embedding' is used (an encoder with an appended head also has 'prediction').
+        // One input (two for a raw-input model); one output, or several of which 'embedding' is used (an encoder with an appended head also has 'prediction').
         bool single = session.OutputMetadata.Count == 1;
-        if (session.InputMetadata.Count != 1 || (!single && !session.OutputMetadata.ContainsKey(Onnx.ResNet50OnnxExporter.EmbeddingName)))
-            throw new ModelMetadataException($"The encoder must have one input and one output (or an '{Onnx.ResNet50OnnxExporter.EmbeddingName}' output); the ONNX model has {session.InputMetadata.Count} inputs ({string.Join(", ", session.InputMetadata.Keys)}) and {session.OutputMetadata.Count} outputs ({string.Join(", ", session.OutputMetadata.Keys)}).");
-        var (inName, inMeta) = session.InputMetadata.First();
+        var raw = contract.RawInput;
+        int inputs = raw is null ? 1 : 2;
+        if (session.InputMetadata.Count != inputs || (!single && !session.OutputMetadata.ContainsKey(Onnx.ResNet50OnnxExporter.EmbeddingName)))
+            throw new ModelMetadataException($"The encoder must have {(raw is null ? "one input" : $"the inputs '{Onnx.OnnxInputPreprocessing.RawInputName}' and '{Onnx.OnnxInputPreprocessing.HarmonizeOffsetName}'")} and one output (or an '{Onnx.ResNet50OnnxExporter.EmbeddingName}' output); the ONNX model has {session.InputMetadata.Count} inputs ({string.Join(", ", session.InputMetadata.Keys)}) and {session.OutputMetadata.Count} outputs ({string.Join(", ", session.OutputMetadata.Keys)}).");
+        string inName;
+        NodeMetadata inMeta;
+        if (raw is null) (inName, inMeta) = session.InputMetadata.First();
+        else if (!session.InputMetadata.TryGetValue(inName = Onnx.OnnxInputPreprocessing.RawInputName, out inMeta!) || !session.InputMetadata.ContainsKey(Onnx.OnnxInputPreprocessing.HarmonizeOffsetName))
+            throw new ModelMetadataException($"The model's metadata says it takes raw input, but it lacks the inputs '{Onnx.OnnxInputPreprocessing.RawInputName}' and '{Onnx.OnnxInputPreprocessing.HarmonizeOffsetName}' (it has {string.Join(", ", session.InputMetadata.Keys)}).");
         var (outName, outMeta) = single ? session.OutputMetadata.First()
             : session.OutputMetadata.First(kv => kv.Key == Onnx.ResNet50OnnxExporter.EmbeddingName);
         int c = contract.Channels, s = contract.InputSize, d = contract.EmbeddingDim;
         string Shape(int[] dims) => "[" + string.Join(", ", dims.Select(x => x < 0 ? "?" : x.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]";
         var i = inMeta.Dimensions;
-        if (inMeta.ElementDataType != TensorElementType.Float || i.Length != 4 || !Fits(i[1], c) || !Fits(i[2], s) || !Fits(i[3], s))
-            throw new ModelMetadataException($"ONNX input '{inName}' is {inMeta.ElementDataType} {Shape(i)}; the contract ({string.Join(",", contract.Bands)}, input size {s}) needs float [N, {c}, {s}, {s}].");
+        long[] inTail;
+        TensorElementType inType;
+        if (raw is null)
+        {
+            if (inMeta.ElementDataType != TensorElementType.Float || i.Length != 4 || !Fits(i[1], c) || !Fits(i[2], s) || !Fits(i[3], s))
+                throw new ModelMetadataException($"ONNX input '{inName}' is {inMeta.ElementDataType} {Shape(i)}; the contract ({string.Join(",", contract.Bands)}, input size {s}) needs float [N, {c}, {s}, {s}].");
+            (inTail, inType) = ([c, s, s], TensorElementType.Float);
+        }
+        else
+        {
+            inType = raw.SampleType == RawSampleType.UInt16 ? TensorElementType.UInt16 : TensorElementType.Float;
+            if (inMeta.ElementDataType != inType || i.Length != 4 || !Fits(i[1], raw.Bands.Count) || !Fits(i[2], raw.Height) || !Fits(i[3], raw.Width))
+                throw new ModelMetadataException($"ONNX input '{inName}' is {inMeta.ElementDataType} {Shape(i)}; the contract's raw input ({string.Join(",", raw.Bands)}) needs {RawInputForm.SampleTypeName(raw.SampleType)} [N, {raw.Bands.Count}, {raw.Height}, {raw.Width}].");
+            inTail = [raw.Bands.Count, raw.Height, raw.Width];
+        }
         var o = outMeta.Dimensions;
         long[] tail = o.Skip(1).Select(x => (long)x).ToArray();
         if (o.Length == 2 && o[1] < 0) tail[0] = d;
@@ -142,7 +194,8 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
             throw new ModelMetadataException($"ONNX input batch {i[0]} and output batch {o[0]} differ.");
         if (fixedBatch > 1)
             throw new ModelMetadataException($"ONNX input '{inName}' has a fixed batch of {fixedBatch}; export the encoder with a dynamic batch axis (or batch 1).");
-        return ([inName], [outName], tail, fixedBatch);
+        var layout = new RunLayout(1, inName, inType, inTail, raw is null ? null : Onnx.OnnxInputPreprocessing.HarmonizeOffsetName, outName, tail);
+        return (layout, fixedBatch);
         static bool Fits(int dim, int want) => dim < 0 || dim == want;
     }
 
@@ -165,23 +218,24 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
 
     /// <summary>
     /// As <see cref="EmbedBatch(IReadOnlyList{Patch}, CancellationToken)"/>, writing <c>[patches.Count, EmbeddingDim]</c> into
-    /// <paramref name="destination"/> (no allocation per call).
+    /// <paramref name="destination"/> (no allocation per call in the steady state). A raw-input model
+    /// (<see cref="TakesRawInput"/>) gets the patches' pixels in its raw band order and preprocesses them in its graph; the
+    /// patches must then be of the raw size and hold every raw band (whole numbers 0..65535 for a uint16 model).
     /// </summary>
-    public unsafe void EmbedBatch(IReadOnlyList<Patch> patches, Span<float> destination, CancellationToken cancellationToken = default)
+    public void EmbedBatch(IReadOnlyList<Patch> patches, Span<float> destination, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(patches);
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (patches.Count == 0) throw new ArgumentException("Cannot embed an empty batch of patches.", nameof(patches));
-        int per = Preprocessor.ValuesPerPatch, dim = Contract.EmbeddingDim;
+        int per = _layout.InputValuesPerItem, dim = Contract.EmbeddingDim;
         long needed = (long)patches.Count * dim;
         if (destination.Length < needed)
             throw new ArgumentException($"The destination holds {destination.Length} values; {patches.Count} patches x {dim} = {needed} needed.", nameof(destination));
-        var rented = _inputs.Rent();
+        var slot = _slots.Rent();
+        bool reusable = false;
         try
         {
-            // The buffer starts at a 64-byte boundary: ONNX Runtime's vectorised kernels peel unaligned heads, so the
-            // summation order (and the last bits of the embedding) would otherwise depend on where the input lies.
-            var buffer = new Span<float>(rented, _inputs.Length);
+            RawBandMap? map = null;
             for (int start = 0; start < patches.Count; start += _chunk)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -189,15 +243,28 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
                 for (int k = 0; k < n; k++)
                 {
                     var patch = patches[start + k] ?? throw new ArgumentException($"Patch {start + k} is null.", nameof(patches));
-                    try { Preprocessor.Preprocess(patch, buffer.Slice(k * per, per)); }
+                    try
+                    {
+                        if (Contract.RawInput is { } raw)
+                        {
+                            map = RawBandMap.For(raw, patch, map);
+                            map.Copy(patch, slot, k, per);
+                            slot.Offsets[k] = Preprocessor.HarmonizesPatch(patch) ? Harmonization.Offset : 0f;
+                        }
+                        else
+                        {
+                            Preprocessor.Preprocess(patch, slot.InputFloats.Slice(k * per, per));
+                        }
+                    }
                     catch (ArgumentException e) { throw new ArgumentException($"Patch {start + k}{DateText(patch)}: {e.Message}", nameof(patches), e); }
                 }
-                Run(buffer[..(n * per)], n, destination.Slice(start * dim, n * dim), cancellationToken);
+                Run(slot, n, destination.Slice(start * dim, n * dim), cancellationToken);
             }
+            reusable = true;
         }
         finally
         {
-            _inputs.Return(rented);
+            _slots.Return(slot, reusable || !cancellationToken.IsCancellationRequested);
         }
     }
 
@@ -206,26 +273,167 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
     /// <summary>
     /// Runs the encoder on input that is already preprocessed: <paramref name="input"/> is NCHW
     /// <c>[count, Channels, InputSize, InputSize]</c> (e.g. filled with <see cref="Preprocessor"/>), and
-    /// <paramref name="output"/> receives <c>[count, EmbeddingDim]</c>. Neither is copied. Values are not checked.
+    /// <paramref name="output"/> receives <c>[count, EmbeddingDim]</c>. Values are not checked. Not for a raw-input model
+    /// (<see cref="InvalidOperationException"/>: use <see cref="EmbedRaw(ReadOnlySpan{ushort}, int, ReadOnlySpan{float}, Span{float}, CancellationToken)"/>).
     /// </summary>
-    /// <remarks>Results equal <see cref="EmbedBatch(IReadOnlyList{Patch}, CancellationToken)"/>'s bit for bit when <paramref name="input"/> starts at a 64-byte
-    /// boundary (as <see cref="EmbedBatch(IReadOnlyList{Patch}, CancellationToken)"/>'s pooled buffers do); elsewhere the last bits may differ, because ONNX Runtime's
-    /// vectorised reductions sum in an order that depends on the address.</remarks>
+    /// <remarks>The input is copied into the caller's run buffer (64-byte aligned; page-locked on CUDA), which the IO binding
+    /// keeps bound, so results equal <see cref="EmbedBatch(IReadOnlyList{Patch}, CancellationToken)"/>'s bit for bit wherever
+    /// <paramref name="input"/> lies.</remarks>
     public void EmbedPreprocessed(ReadOnlySpan<float> input, int count, Span<float> output, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (TakesRawInput)
+            throw new InvalidOperationException($"This model takes raw patches ({RawDescription()}) and preprocesses them in its graph; call EmbedRaw or EmbedBatch, or use a model converted without --input-form raw.");
         if (count <= 0) throw new ArgumentException($"Count must be positive, got {count}.", nameof(count));
-        int per = Preprocessor.ValuesPerPatch, dim = Contract.EmbeddingDim;
+        int per = _layout.InputValuesPerItem, dim = Contract.EmbeddingDim;
         if (input.Length != (long)count * per)
             throw new ArgumentException($"Input holds {input.Length} floats; {count} x {Contract.Channels} x {Contract.InputSize} x {Contract.InputSize} = {(long)count * per} expected.", nameof(input));
+        CheckOutput(output, count, dim);
+        RunChunks(input, per, [], 0f, count, output, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs a raw-input model (<see cref="TakesRawInput"/>, uint16) on raw patches <c>[count, raw bands, raw height, raw width]</c>
+    /// in the contract's raw band order (<see cref="RawInputForm.Bands"/>); the model does the whole preprocessing.
+    /// <paramref name="harmonizeOffsets"/> holds per patch 1000 (remove the baseline-04.00 offset) or 0, or is empty to use
+    /// 1000 for every patch when <see cref="EncoderOptions.Harmonize"/> is <see cref="HarmonizeMode.On"/> and 0 otherwise.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model takes preprocessed input, or float32 raw input.</exception>
+    /// <exception cref="ArgumentException">A length does not fit.</exception>
+    public void EmbedRaw(ReadOnlySpan<ushort> raw, int count, ReadOnlySpan<float> harmonizeOffsets, Span<float> output, CancellationToken cancellationToken = default)
+    {
+        int per = CheckRaw(RawSampleType.UInt16, raw.Length, count, harmonizeOffsets.Length, output);
+        RunChunks(raw, per, harmonizeOffsets, DefaultOffset, count, output, cancellationToken);
+    }
+
+    /// <summary>As <see cref="EmbedRaw(ReadOnlySpan{ushort}, int, ReadOnlySpan{float}, Span{float}, CancellationToken)"/> for a float32 raw-input model (NaN and infinities are refused, as the host does).</summary>
+    public void EmbedRaw(ReadOnlySpan<float> raw, int count, ReadOnlySpan<float> harmonizeOffsets, Span<float> output, CancellationToken cancellationToken = default)
+    {
+        int per = CheckRaw(RawSampleType.Float32, raw.Length, count, harmonizeOffsets.Length, output);
+        int bad = PatchPreprocessor.IndexOfNonFinite(raw);
+        if (bad >= 0) throw new ArgumentException($"Raw input holds {raw[bad]} at index {bad} (patch {bad / per}); fill nodata before embedding.", nameof(raw));
+        RunChunks(raw, per, harmonizeOffsets, DefaultOffset, count, output, cancellationToken);
+    }
+
+    private int CheckRaw(RawSampleType type, int length, int count, int offsets, Span<float> output)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var raw = Contract.RawInput
+            ?? throw new InvalidOperationException("This model takes preprocessed input; call EmbedPreprocessed or EmbedBatch, or convert the model with --input-form raw.");
+        if (raw.SampleType != type)
+            throw new InvalidOperationException($"This model takes {RawDescription()}; {RawInputForm.SampleTypeName(type)} input was given.");
+        if (count <= 0) throw new ArgumentException($"Count must be positive, got {count}.", nameof(count));
+        int per = raw.ValuesPerPatch;
+        if (length != (long)count * per)
+            throw new ArgumentException($"Raw input holds {length} values; {count} x {raw.Bands.Count} bands x {raw.Height} x {raw.Width} = {(long)count * per} expected.", nameof(raw));
+        if (offsets != 0 && offsets != count)
+            throw new ArgumentException($"Harmonisation offsets hold {offsets} values; one per patch ({count}) or none expected.", "harmonizeOffsets");
+        CheckOutput(output, count, Contract.EmbeddingDim);
+        return per;
+    }
+
+    private string RawDescription() => Contract.RawInput is { } r
+        ? $"{RawInputForm.SampleTypeName(r.SampleType)} [N, {r.Bands.Count}, {r.Height}, {r.Width}] of {string.Join(",", r.Bands)}" : "preprocessed input";
+
+    private static void CheckOutput(Span<float> output, int count, int dim)
+    {
         if (output.Length != (long)count * dim)
             throw new ArgumentException($"Output holds {output.Length} floats; {count} x {dim} = {(long)count * dim} expected.", nameof(output));
-        for (int start = 0; start < count; start += _chunk)
+    }
+
+    /// <summary>The harmonisation offset of a raw call without explicit offsets: 1000 under <see cref="HarmonizeMode.On"/>, else 0.</summary>
+    private float DefaultOffset => Options.Harmonize == HarmonizeMode.On ? Harmonization.Offset : 0f;
+
+    private void RunChunks<T>(ReadOnlySpan<T> input, int per, ReadOnlySpan<float> offsets, float fill, int count, Span<float> output, CancellationToken cancellationToken)
+        where T : unmanaged
+    {
+        int dim = Contract.EmbeddingDim;
+        var slot = _slots.Rent();
+        bool reusable = false;
+        try
         {
-            int n = Math.Min(_chunk, count - start);
-            Run(input.Slice(start * per, n * per), n, output.Slice(start * dim, n * dim), cancellationToken);
+            for (int start = 0; start < count; start += _chunk)
+            {
+                int n = Math.Min(_chunk, count - start);
+                Fill(slot, input.Slice(start * per, n * per), offsets.IsEmpty ? offsets : offsets.Slice(start, n), fill, n);
+                Run(slot, n, output.Slice(start * dim, n * dim), cancellationToken);
+            }
+            reusable = true;
+        }
+        finally
+        {
+            _slots.Return(slot, reusable || !cancellationToken.IsCancellationRequested);
         }
     }
+
+    private void Fill<T>(RunSlot slot, ReadOnlySpan<T> input, ReadOnlySpan<float> offsets, float fill, int n) where T : unmanaged
+    {
+        input.CopyTo(slot.InputAs<T>());
+        if (_layout.OffsetsName is null) return;
+        if (offsets.IsEmpty) slot.Offsets[..n].Fill(fill);
+        else offsets.CopyTo(slot.Offsets);
+    }
+
+    /// <summary>
+    /// Embeds preprocessed input and leaves the embeddings where the execution provider computed them (GPU memory on CUDA,
+    /// host memory on the CPU), for chaining a head or another model without a copy back: returns an <see cref="OrtValue"/>
+    /// <c>[count, EmbeddingDim]</c> the caller disposes. For a raw-input model, <paramref name="input"/> holds raw patches
+    /// (uint16 models: use <see cref="EmbedRawOnDevice"/>).
+    /// </summary>
+    public OrtValue EmbedPreprocessedOnDevice(ReadOnlySpan<float> input, int count, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (TakesRawInput)
+            throw new InvalidOperationException($"This model takes raw patches ({RawDescription()}); call EmbedRawOnDevice.");
+        if (count <= 0 || count > _chunk) throw new ArgumentException($"Count must be 1 to the batch size {_chunk}, got {count}.", nameof(count));
+        int per = _layout.InputValuesPerItem;
+        if (input.Length != (long)count * per)
+            throw new ArgumentException($"Input holds {input.Length} floats; {count} x {Contract.Channels} x {Contract.InputSize} x {Contract.InputSize} = {(long)count * per} expected.", nameof(input));
+        return RunOnDevice(input, [], 0f, count, cancellationToken);
+    }
+
+    /// <summary>As <see cref="EmbedPreprocessedOnDevice"/> for a uint16 raw-input model (offsets as in <see cref="EmbedRaw(ReadOnlySpan{ushort}, int, ReadOnlySpan{float}, Span{float}, CancellationToken)"/>).</summary>
+    public OrtValue EmbedRawOnDevice(ReadOnlySpan<ushort> raw, int count, ReadOnlySpan<float> harmonizeOffsets, CancellationToken cancellationToken = default)
+    {
+        int dim = Contract.EmbeddingDim;
+        CheckRaw(RawSampleType.UInt16, raw.Length, count, harmonizeOffsets.Length, new float[(long)count * dim]);
+        if (count > _chunk) throw new ArgumentException($"Count must be 1 to the batch size {_chunk}, got {count}.", nameof(count));
+        return RunOnDevice(raw, harmonizeOffsets, DefaultOffset, count, cancellationToken);
+    }
+
+    private OrtValue RunOnDevice<T>(ReadOnlySpan<T> input, ReadOnlySpan<float> offsets, float fill, int count, CancellationToken cancellationToken)
+        where T : unmanaged
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_cudaGraph)
+            throw new InvalidOperationException("Outputs cannot stay on the device while CUDA graphs are enabled (the graph replays its own output buffer); turn CudaOptions.EnableCudaGraph off.");
+        var slot = _slots.Rent();
+        try
+        {
+            Fill(slot, input, offsets, fill, count);
+            var l = _layout;
+            using var binding = _session.CreateIoBinding();
+            using var inValue = slot.InputValue(count);
+            binding.BindInput(l.InputName, inValue);
+            using var offValue = l.OffsetsName is null ? null : slot.OffsetsValue(count);
+            if (offValue is not null) binding.BindInput(l.OffsetsName!, offValue);
+            using var device = DeviceMemory();
+            binding.BindOutputToDevice(l.OutputName, device);
+            using var runOptions = new RunOptions();
+            using var registration = cancellationToken.Register(static o => ((RunOptions)o!).Terminate = true, runOptions);
+            _session.RunWithBinding(runOptions, binding);
+            // The collection only wraps the values; the caller owns (and disposes) the one output.
+            return binding.GetOutputValues()[0];
+        }
+        finally
+        {
+            _slots.Return(slot);
+        }
+    }
+
+    private OrtMemoryInfo DeviceMemory() => _provider == ExecutionProvider.Cuda
+        ? new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, Options.DeviceId, OrtMemType.Default)
+        : new OrtMemoryInfo(OrtMemoryInfo.allocatorCPU, OrtAllocatorType.ArenaAllocator, 0, OrtMemType.Default);
 
     /// <summary>
     /// Embeds the patches of one location at several dates; returns per-date <c>[T, D]</c>, the mean and the concatenation.
@@ -263,29 +471,27 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
         }
     }
 
-    private unsafe void Run(ReadOnlySpan<float> input, int n, Span<float> output, CancellationToken cancellationToken)
+    private void Run(RunSlot slot, int n, Span<float> output, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var inShape = new long[] { n, Contract.Channels, Contract.InputSize, Contract.InputSize };
-        var outShape = new long[_outputTail.Length + 1];
-        outShape[0] = n;
-        _outputTail.CopyTo(outShape, 1);
-        fixed (float* pin = input)
-        fixed (float* pout = output)
+        int dim = Contract.EmbeddingDim;
+        // CUDA graphs replay fixed shapes: a short batch runs padded to the full chunk.
+        int runN = _cudaGraph ? _chunk : n;
+        var registration = cancellationToken.CanBeCanceled
+            ? cancellationToken.Register(static o => ((RunOptions)o!).Terminate = true, slot.RunOptions) : default;
+        try
         {
-            using var inValue = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, inShape, (IntPtr)pin, input.Length * sizeof(float));
-            using var outValue = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, outShape, (IntPtr)pout, output.Length * sizeof(float));
-            using var runOptions = new RunOptions();
-            using var registration = cancellationToken.Register(static o => ((RunOptions)o!).Terminate = true, runOptions);
-            try
-            {
-                _session.Run(runOptions, _inputNames, [inValue], _outputNames, [outValue]);
-            }
-            catch (OnnxRuntimeException e) when (cancellationToken.IsCancellationRequested)
-            {
-                throw new OperationCanceledException("The encoder run was terminated by cancellation.", e, cancellationToken);
-            }
+            slot.Run(runN);
         }
+        catch (OnnxRuntimeException e) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("The encoder run was terminated by cancellation.", e, cancellationToken);
+        }
+        finally
+        {
+            registration.Dispose();
+        }
+        slot.Output[..(n * dim)].CopyTo(output);
     }
 
     /// <summary>Releases the ONNX Runtime session. Later calls throw <see cref="ObjectDisposedException"/>.</summary>
@@ -293,7 +499,7 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        _slots.Dispose();
         _session.Dispose();
-        _inputs.Dispose();
     }
 }

@@ -35,6 +35,66 @@ public readonly record struct InputScaling(double Divisor, double Offset = 0)
     }
 }
 
+/// <summary>The element type of a raw-input model's pixels.</summary>
+public enum RawSampleType
+{
+    /// <summary>Unsigned 16-bit digital numbers (Sentinel-2 L2A as stored).</summary>
+    UInt16,
+    /// <summary>32-bit floats holding digital numbers.</summary>
+    Float32,
+}
+
+/// <summary>
+/// The raw input of a model converted with its preprocessing inside the graph (<c>ssl4eco convert --input-form raw</c>):
+/// the model takes <c>raw</c> <c>[N, Bands.Count, Height, Width]</c> of <see cref="SampleType"/> in the file's band order plus
+/// <c>harmonize_offset</c> float <c>[N]</c> (1000 for a patch whose baseline offset is removed, 0 otherwise), and does band
+/// selection, NDVI, harmonisation, the spatial policy and the scaling itself.
+/// </summary>
+/// <remarks>Immutable and thread-safe.</remarks>
+public sealed record RawInputForm
+{
+    /// <summary>Band names of the raw input in file order.</summary>
+    public required IReadOnlyList<string> Bands { get; init; }
+
+    /// <summary>Element type of the raw pixels.</summary>
+    public RawSampleType SampleType { get; init; } = RawSampleType.UInt16;
+
+    /// <summary>Patch height in pixels (fixed: the crop offsets and resize weights are constants of the graph).</summary>
+    public required int Height { get; init; }
+
+    /// <summary>Patch width in pixels.</summary>
+    public required int Width { get; init; }
+
+    /// <summary>Values per raw patch: bands × height × width.</summary>
+    public int ValuesPerPatch => Bands.Count * Height * Width;
+
+    /// <summary>The metadata name of a sample type (<c>uint16</c>, <c>float32</c>).</summary>
+    public static string SampleTypeName(RawSampleType type) => type switch
+    {
+        RawSampleType.UInt16 => "uint16",
+        RawSampleType.Float32 => "float32",
+        _ => throw new ArgumentOutOfRangeException(nameof(type)),
+    };
+
+    /// <summary>Parses a sample type name (see <see cref="SampleTypeName"/>); throws <see cref="ArgumentException"/> naming the accepted ones.</summary>
+    public static RawSampleType ParseSampleType(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "uint16" => RawSampleType.UInt16,
+        "float32" or "float" => RawSampleType.Float32,
+        _ => throw new ArgumentException($"Unknown raw sample type '{name}' (expected uint16 or float32)."),
+    };
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the problem when the form is unusable.</summary>
+    public void Validate()
+    {
+        if (Bands.Count == 0) throw new ArgumentException("The raw input form has no bands.");
+        if (Bands.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("The raw input form has an empty band name.");
+        if (!Enum.IsDefined(SampleType)) throw new ArgumentException($"Raw sample type has the undefined value {(int)SampleType}.");
+        if (Height <= 0 || Width <= 0) throw new ArgumentException($"Raw patch size must be positive, got {Height}x{Width}.");
+        if ((long)Bands.Count * Height * Width > int.MaxValue / 4) throw new ArgumentException($"Raw patch {Bands.Count}x{Height}x{Width} is too large.");
+    }
+}
+
 /// <summary>
 /// The model's input/output contract: which bands in which order, how they are scaled, how a patch is brought to
 /// the input size, and the embedding size. It travels inside the ONNX file as <c>metadata_props</c>
@@ -79,6 +139,10 @@ public sealed record ModelContract
 
     /// <summary>How an int8 model's activation ranges were calibrated; null for fp32/fp16 models.</summary>
     public CalibrationSummary? Calibration { get; init; }
+    /// The raw input the model takes when its preprocessing is inside the graph; null (the default) when it takes preprocessed
+    /// float input <c>[N, Channels, InputSize, InputSize]</c>.
+    /// </summary>
+    public RawInputForm? RawInput { get; init; }
 
     /// <summary>Number of input channels (= <see cref="Bands"/> count).</summary>
     public int Channels => Bands.Count;
@@ -96,6 +160,7 @@ public sealed record ModelContract
         Scaling.Validate();
         if (InputSize <= 0) throw new ArgumentException($"Input size must be positive, got {InputSize}.");
         if (EmbeddingDim <= 0) throw new ArgumentException($"Embedding dimension must be positive, got {EmbeddingDim}.");
+        RawInput?.Validate();
     }
 
     /// <summary>The ONNX <c>metadata_props</c> keys this contract is stored under. Names follow STAC MLM where one exists.</summary>
@@ -130,6 +195,16 @@ public sealed record ModelContract
         public const string CalibrationMethod = "ssl4eco.calibration.method";
         /// <summary>SHA-256 over the calibration inputs of an int8 model.</summary>
         public const string CalibrationSha256 = "ssl4eco.calibration.sha256";
+        /// <summary>Input form: <c>raw</c> when preprocessing is inside the graph; absent (or <c>preprocessed</c>) otherwise.</summary>
+        public const string InputForm = "ssl4eco.input_form";
+        /// <summary>Comma-separated band names of the raw input in file order.</summary>
+        public const string RawBands = "ssl4eco.raw.bands";
+        /// <summary>Element type of the raw input: <c>uint16</c> or <c>float32</c>.</summary>
+        public const string RawDtype = "ssl4eco.raw.dtype";
+        /// <summary>Raw patch height in pixels.</summary>
+        public const string RawHeight = "ssl4eco.raw.height";
+        /// <summary>Raw patch width in pixels.</summary>
+        public const string RawWidth = "ssl4eco.raw.width";
     }
 
     /// <summary>Every metadata key the contract reads or writes.</summary>
@@ -138,6 +213,7 @@ public sealed record ModelContract
         MetadataKeys.Bands, MetadataKeys.ScalingDivisor, MetadataKeys.ScalingOffset, MetadataKeys.Spatial, MetadataKeys.InputSize,
         MetadataKeys.EmbeddingDim, MetadataKeys.ModelId, MetadataKeys.Version, MetadataKeys.SourceSha256, MetadataKeys.Source,
         MetadataKeys.Precision, MetadataKeys.CalibrationCount, MetadataKeys.CalibrationMethod, MetadataKeys.CalibrationSha256,
+        MetadataKeys.InputForm, MetadataKeys.RawBands, MetadataKeys.RawDtype, MetadataKeys.RawHeight, MetadataKeys.RawWidth,
     };
 
     /// <summary>Serialises the contract to metadata key/value pairs.</summary>
@@ -162,6 +238,14 @@ public sealed record ModelContract
             d[MetadataKeys.CalibrationCount] = cal.Count.ToString(CultureInfo.InvariantCulture);
             d[MetadataKeys.CalibrationMethod] = cal.Method;
             d[MetadataKeys.CalibrationSha256] = cal.Sha256;
+        }
+        if (RawInput is { } raw)
+        {
+            d[MetadataKeys.InputForm] = "raw";
+            d[MetadataKeys.RawBands] = string.Join(',', raw.Bands);
+            d[MetadataKeys.RawDtype] = RawInputForm.SampleTypeName(raw.SampleType);
+            d[MetadataKeys.RawHeight] = raw.Height.ToString(CultureInfo.InvariantCulture);
+            d[MetadataKeys.RawWidth] = raw.Width.ToString(CultureInfo.InvariantCulture);
         }
         return d;
     }
@@ -200,10 +284,28 @@ public sealed record ModelContract
             Calibration = metadata.ContainsKey(MetadataKeys.CalibrationCount)
                 ? new CalibrationSummary(GetInt(MetadataKeys.CalibrationCount), Get(MetadataKeys.CalibrationMethod), Get(MetadataKeys.CalibrationSha256))
                 : null,
+            RawInput = ReadRawInput(metadata, Get, GetInt),
         };
         try { contract.Validate(); }
         catch (ArgumentException e) { throw new ModelMetadataException("Model metadata is inconsistent: " + e.Message, e); }
         return contract;
+    }
+
+    private static RawInputForm? ReadRawInput(IReadOnlyDictionary<string, string> metadata, Func<string, string> get, Func<string, int> getInt)
+    {
+        if (!metadata.TryGetValue(MetadataKeys.InputForm, out var form) || form.Trim() is "" or "preprocessed") return null;
+        if (form.Trim() != "raw")
+            throw new ModelMetadataException($"Model metadata '{MetadataKeys.InputForm}' = '{form}' is unknown (expected raw or preprocessed).");
+        RawSampleType type;
+        try { type = RawInputForm.ParseSampleType(get(MetadataKeys.RawDtype)); }
+        catch (ArgumentException e) { throw new ModelMetadataException($"Model metadata '{MetadataKeys.RawDtype}': {e.Message}", e); }
+        return new RawInputForm
+        {
+            Bands = get(MetadataKeys.RawBands).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+            SampleType = type,
+            Height = getInt(MetadataKeys.RawHeight),
+            Width = getInt(MetadataKeys.RawWidth),
+        };
     }
 
     /// <summary>The metadata name of a spatial policy.</summary>

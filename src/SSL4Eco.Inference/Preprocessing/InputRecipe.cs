@@ -14,7 +14,9 @@ namespace SSL4Eco.Inference.Preprocessing;
 /// </summary>
 /// <remarks>
 /// Immutable record; thread-safe. Planned to become the single owner of every preprocessing decision (today
-/// <see cref="PatchPreprocessor"/> still makes them from the same inputs: <see cref="For"/> mirrors its choices).
+/// <see cref="PatchPreprocessor"/> still makes them from the same inputs: <see cref="For"/> mirrors its choices). The in-graph
+/// preprocessing of raw-input models is generated from <see cref="PlanGraph"/>, which asks <see cref="PatchPreprocessor"/> for
+/// every decision, so there is no second copy of the band rules.
 /// </remarks>
 public sealed record InputRecipe
 {
@@ -45,6 +47,17 @@ public sealed record InputRecipe
             Harmonize = options.Harmonize,
             WeightsSha256 = weightsSha256,
         };
+    }
+
+    /// <summary>
+    /// The preprocessing of this recipe for patches of the raw form <paramref name="raw"/>, as the plan the in-graph
+    /// preprocessing is generated from (the same band resolution, NDVI rule, spatial decision and scaling as
+    /// <see cref="PatchPreprocessor"/>). Throws <see cref="ArgumentException"/> when the raw bands cannot feed the contract.
+    /// </summary>
+    internal PreprocessingGraphPlan PlanGraph(RawInputForm raw)
+    {
+        ArgumentNullException.ThrowIfNull(raw);
+        return PreprocessingGraphPlan.Create(this, raw);
     }
 
     /// <summary>

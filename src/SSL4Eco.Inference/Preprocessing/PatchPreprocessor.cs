@@ -27,8 +27,12 @@ namespace SSL4Eco.Inference.Preprocessing;
 /// </remarks>
 public sealed class PatchPreprocessor
 {
-    private const float NdviEpsilon = 1e-5f;
-    private const float NdviScale = 10000f;
+    /// <summary>The epsilon added to the NDVI denominator.</summary>
+    internal const float NdviEpsilon = 1e-5f;
+    /// <summary>NDVI is stored × 10000.</summary>
+    internal const float NdviScale = 10000f;
+    /// <summary>The largest stored NDVI value (uint16).</summary>
+    internal const float NdviMax = 65535f;
 
     private readonly string[] _wanted;
 
@@ -90,7 +94,7 @@ public sealed class PatchPreprocessor
         if (patch.Height < min || patch.Width < min)
             throw new ArgumentException($"Patch is {patch.Height}x{patch.Width} pixels; at least {min}x{min} is required (PreprocessingOptions.MinimumPatchSide).", nameof(patch));
 
-        var index = IndexBands(patch);
+        var (sources, red, nir) = ResolveChannels(patch.BandNames, nameof(patch));
         bool harmonize = HarmonizesPatch(patch);
         int h = patch.Height, w = patch.Width, plane = h * w, s = Contract.InputSize, outPlane = s * s;
         var pool = ArrayPool<float>.Shared;
@@ -101,13 +105,13 @@ public sealed class PatchPreprocessor
             for (int c = 0; c < _wanted.Length; c++)
             {
                 ReadOnlySpan<float> band = a.AsSpan(0, plane);
-                string want = _wanted[c];
-                if (index.TryGetValue(want, out int bi))
+                int bi = sources[c];
+                if (bi >= 0)
                 {
-                    if (harmonize && BandName.IsReflectance(want)) LoadBand(patch, bi, a.AsSpan(0, plane), harmonize: true);
+                    if (harmonize && BandName.IsReflectance(_wanted[c])) LoadBand(patch, bi, a.AsSpan(0, plane), harmonize: true);
                     else band = CheckedBand(patch, bi); // no copy needed
                 }
-                else if (want == BandName.Ndvi && index.TryGetValue("B4", out int red) && index.TryGetValue("B8", out int nir))
+                else
                 {
                     b ??= pool.Rent(plane);
                     c3 ??= pool.Rent(plane);
@@ -116,11 +120,6 @@ public sealed class PatchPreprocessor
                     LoadBand(patch, red, redPlane, harmonize);
                     LoadBand(patch, nir, nirPlane, harmonize);
                     ComputeNdvi(redPlane, nirPlane, a.AsSpan(0, plane));
-                }
-                else
-                {
-                    string how = want == BandName.Ndvi ? " and cannot be derived (NDVI needs B4 and B8)" : "";
-                    throw new ArgumentException($"Patch lacks band '{Contract.Bands[c]}'{how}; the patch has [{string.Join(", ", patch.BandNames)}], the model needs [{string.Join(", ", Contract.Bands)}].", nameof(patch));
                 }
                 var dst = destination.Slice(c * outPlane, outPlane);
                 Resize(band, h, w, dst, s);
@@ -135,19 +134,44 @@ public sealed class PatchPreprocessor
         }
     }
 
-    private Dictionary<string, int> IndexBands(Patch patch)
+    /// <summary>
+    /// Where each contract channel comes from in an input whose bands are <paramref name="bandNames"/> (file order): the band's
+    /// index, or -1 for NDVI derived from <c>Red</c> (B4) and <c>Nir</c> (B8) (both -1 when nothing is derived). The one
+    /// place band selection is decided: host preprocessing and the in-graph preprocessing (<see cref="InputRecipe.PlanGraph"/>) use it.
+    /// Throws <see cref="ArgumentException"/> (parameter <paramref name="paramName"/>) naming a missing or doubly named band.
+    /// </summary>
+    internal (int[] Sources, int Red, int Nir) ResolveChannels(IReadOnlyList<string> bandNames, string paramName)
+    {
+        var index = IndexBands(bandNames, paramName);
+        var sources = new int[_wanted.Length];
+        int red = -1, nir = -1;
+        for (int c = 0; c < _wanted.Length; c++)
+        {
+            string want = _wanted[c];
+            if (index.TryGetValue(want, out int bi)) sources[c] = bi;
+            else if (want == BandName.Ndvi && index.TryGetValue("B4", out red) && index.TryGetValue("B8", out nir)) sources[c] = -1;
+            else
+            {
+                string how = want == BandName.Ndvi ? " and cannot be derived (NDVI needs B4 and B8)" : "";
+                throw new ArgumentException($"Patch lacks band '{Contract.Bands[c]}'{how}; the patch has [{string.Join(", ", bandNames)}], the model needs [{string.Join(", ", Contract.Bands)}].", paramName);
+            }
+        }
+        return (sources, red, nir);
+    }
+
+    private Dictionary<string, int> IndexBands(IReadOnlyList<string> bandNames, string paramName)
     {
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
         var twice = new List<(string Name, int First, int Second)>();
-        for (int i = 0; i < patch.BandNames.Count; i++)
+        for (int i = 0; i < bandNames.Count; i++)
         {
-            var name = BandName.Canonical(patch.BandNames[i]);
+            var name = BandName.Canonical(bandNames[i]);
             if (!index.TryAdd(name, i)) twice.Add((name, index[name], i));
         }
         // A used band named twice is ambiguous; B4 and B8 are used when NDVI is derived from them.
         foreach (var (name, first, second) in twice)
             if (_wanted.Contains(name) || name is "B4" or "B8" && _wanted.Contains(BandName.Ndvi) && !index.ContainsKey(BandName.Ndvi))
-                throw new ArgumentException($"Patch names band '{name}' twice ('{patch.BandNames[first]}' and '{patch.BandNames[second]}'); name each band once.", nameof(patch));
+                throw new ArgumentException($"Patch names band '{name}' twice ('{bandNames[first]}' and '{bandNames[second]}'); name each band once.", paramName);
         return index;
     }
 
@@ -173,7 +197,7 @@ public sealed class PatchPreprocessor
         }
     }
 
-    private static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    internal static int IndexOfNonFinite(ReadOnlySpan<float> values)
     {
         // A vectorised screen (a sum and max-magnitude are finite for all-finite data unless it overflows); the loop finds the position.
         if (float.IsFinite(TensorPrimitives.Sum(values)) && float.IsFinite(TensorPrimitives.MaxMagnitude(values)))
@@ -200,25 +224,34 @@ public sealed class PatchPreprocessor
         TensorPrimitives.Divide(red, result, result);
         TensorPrimitives.MaxNumber(result, 0f, result); // negatives (and a NaN, impossible with the epsilon) to 0
         TensorPrimitives.Multiply(result, NdviScale, result);
-        TensorPrimitives.Min(result, 65535f, result);
+        TensorPrimitives.Min(result, NdviMax, result);
         TensorPrimitives.Truncate(result, result);
+    }
+
+    /// <summary>How a patch of <paramref name="h"/> x <paramref name="w"/> is brought to the input size (the one decision host and graph share).</summary>
+    internal SpatialStep SpatialFor(int h, int w)
+    {
+        int s = Contract.InputSize;
+        if (Contract.Spatial == SpatialPolicy.BilinearResize) return h == s && w == s ? SpatialStep.None : SpatialStep.Bilinear;
+        return h >= s && w >= s ? SpatialStep.Crop : SpatialStep.Bicubic;
     }
 
     private void Resize(ReadOnlySpan<float> band, int h, int w, Span<float> dst, int s)
     {
-        if (Contract.Spatial == SpatialPolicy.BilinearResize)
+        switch (SpatialFor(h, w))
         {
-            Resampling.BilinearResize(band, h, w, dst, s, s);
-        }
-        else if (h >= s && w >= s)
-        {
-            Resampling.CenterCrop(band, h, w, dst, s, s);
-        }
-        else
-        {
-            var (outH, outW) = UpscaledSize(h, w, s);
-            Resampling.CubicResizeWindow(band, h, w, dst, outH, outW,
-                Resampling.CenterCropOffset(outH, s), Resampling.CenterCropOffset(outW, s), s, s);
+            case SpatialStep.None:
+            case SpatialStep.Bilinear:
+                Resampling.BilinearResize(band, h, w, dst, s, s);
+                break;
+            case SpatialStep.Crop:
+                Resampling.CenterCrop(band, h, w, dst, s, s);
+                break;
+            default:
+                var (outH, outW) = UpscaledSize(h, w, s);
+                Resampling.CubicResizeWindow(band, h, w, dst, outH, outW,
+                    Resampling.CenterCropOffset(outH, s), Resampling.CenterCropOffset(outW, s), s, s);
+                break;
         }
     }
 
@@ -236,4 +269,13 @@ public sealed class PatchPreprocessor
         if (Scaling.Offset != 0) TensorPrimitives.Subtract(values, (float)Scaling.Offset, values);
         if (Scaling.Divisor != 1) TensorPrimitives.Divide(values, (float)Scaling.Divisor, values);
     }
+}
+
+/// <summary>The spatial step of a patch: none (already the input size), a centre crop, a bicubic upscale (+ crop) or a bilinear resize.</summary>
+internal enum SpatialStep
+{
+    None,
+    Crop,
+    Bicubic,
+    Bilinear,
 }

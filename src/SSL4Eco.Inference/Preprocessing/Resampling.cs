@@ -132,4 +132,31 @@ internal static class Resampling
             l0[d] = 1f - l1[d];
         }
     }
+
+    /// <summary>
+    /// The bicubic resize of one axis as a dense matrix <c>[count, inSize]</c> (rows = output positions
+    /// <c>first .. first + count - 1</c> of a resize to <paramref name="outSize"/>): the same taps as <see cref="CubicResizeWindow"/>,
+    /// with the weights of a clamped (replicated) border tap summed. Used by the in-graph preprocessing (a MatMul per axis).
+    /// </summary>
+    public static float[] CubicMatrix(int inSize, int outSize, int first, int count)
+    {
+        CubicTaps(inSize, outSize, first, count, out var idx, out var wts);
+        var m = new float[count * inSize];
+        for (int d = 0; d < count; d++)
+            for (int k = 0; k < 4; k++) m[d * inSize + idx[d * 4 + k]] += wts[d * 4 + k];
+        return m;
+    }
+
+    /// <summary>The bilinear resize of one axis (see <see cref="BilinearResize"/>) as a dense matrix <c>[outSize, inSize]</c>.</summary>
+    public static float[] LinearMatrix(int inSize, int outSize)
+    {
+        LinearTaps(inSize, outSize, out var i0, out var i1, out var l0, out var l1);
+        var m = new float[outSize * inSize];
+        for (int d = 0; d < outSize; d++)
+        {
+            m[d * inSize + i0[d]] += l0[d];
+            m[d * inSize + i1[d]] += l1[d];
+        }
+        return m;
+    }
 }

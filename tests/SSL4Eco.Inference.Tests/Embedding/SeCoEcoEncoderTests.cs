@@ -193,21 +193,15 @@ public class SeCoEcoEncoderTests
     }
 
     [Fact]
-    public unsafe void Input_buffers_are_aligned_reused_and_one_per_concurrent_caller()
+    public void Run_slots_are_reused_and_at_most_one_per_concurrent_caller()
     {
-        using var pool = new InputBufferPool(1000);
-        var a = pool.Rent();
-        var b = pool.Rent();
-        Assert.True(a != b);
-        Assert.Equal(0, (long)a % 64);
-        Assert.Equal(0, (long)b % 64);
-        new Span<float>(a, 1000).Fill(1f);   // the whole length is usable
-        pool.Return(a);
-        Assert.True(pool.Rent() == a);        // reused, not reallocated
-        pool.Return(a);
-        pool.Return(b);
-        pool.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => { pool.Rent(); });
+        using var encoder = Open(new EncoderOptions { BatchSize = 3 });
+        var patches = Enumerable.Range(0, 7).Select(i => MakePatch(i)).ToList();
+        var first = encoder.EmbedBatch(patches);
+        Assert.Equal(first, encoder.EmbedBatch(patches)); // same slot, rebound for the short last chunk and back
+        Assert.Equal(1, encoder.RunSlotsCreated);
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 4 }, _ => Assert.Equal(first, encoder.EmbedBatch(patches)));
+        Assert.InRange(encoder.RunSlotsCreated, 1, 4);
     }
 
     [Fact]
