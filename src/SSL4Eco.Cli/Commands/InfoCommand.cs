@@ -67,10 +67,16 @@ internal static class InfoCommand
         foreach (var c in r.Components)
             o.WriteLine($"{(c.Name + ":").PadRight(15)}{(c.Found ? "found" : "missing")} ({string.Join(", ", c.Found ? c.Libraries : c.Missing)}{(c.Found ? "" : " not found")})" +
                         (c.Found ? "" : $"; {c.Remedy}"));
+        // ONNX Runtime loads its CUDA provider library from the folder it was loaded from.
+        string ortFolder = OrtNativePath.Directory ?? AppContext.BaseDirectory;
+        string cudaProvider = OperatingSystem.IsWindows() ? "onnxruntime_providers_cuda.dll" : "libonnxruntime_providers_cuda.so";
+        bool providerLibraryMissing = ToolBuild.IsGpu && r.IsBuiltWith(ExecutionProvider.Cuda) && !File.Exists(Path.Combine(ortFolder, cudaProvider));
+        if (providerLibraryMissing) o.WriteLine($"cuda provider: missing ({cudaProvider} is not in {ortFolder}); {ToolBuild.ProviderLibraryAdvice}");
         foreach (var p in new[] { ExecutionProvider.Cpu, ExecutionProvider.Cuda, ExecutionProvider.TensorRT })
         {
             string verdict;
-            if (r.CanRun(p)) verdict = "yes";
+            if (p != ExecutionProvider.Cpu && providerLibraryMissing) verdict = "no: ONNX Runtime's CUDA provider library is missing (see above)";
+            else if (r.CanRun(p)) verdict = "yes";
             else if (r.NativeVersion is null) verdict = "no: ONNX Runtime did not load";
             else if (!r.IsBuiltWith(p)) verdict = $"no: {ToolBuild.NotBuiltWithAdvice}";
             else verdict = "no: missing " + string.Join(", ", r.MissingFor(p).Select(c => c.Name)) + " (see above)";
