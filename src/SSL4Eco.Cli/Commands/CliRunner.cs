@@ -49,10 +49,13 @@ internal static class CliRunner
             return $"execution provider {failed.Provider} could not start: {lib} failed to load; install {failed.RequiredRuntime}, or pass --cpu-fallback to run on the CPU.";
         if (e is ExecutionProviderUnavailableException x)
         {
-            var pm = System.Text.RegularExpressions.Regex.Match(x.Message, @"native package (\S+)");
-            string package = pm.Success ? pm.Groups[1].Value : "that provider's ONNX Runtime package";
+            string advice = x.Provider is ExecutionProvider.Cuda or ExecutionProvider.TensorRT
+                ? (ToolBuild.IsGpu
+                    ? "'ssl4eco info --providers' says which NVIDIA library is missing"
+                    : "install the GPU tool ('dotnet tool uninstall -g SSL4Eco.Cli && dotnet tool install -g SSL4Eco.Cli.Gpu', linux-x64 and win-x64; 'ssl4eco info --providers' lists what else is missing)")
+                : "no ssl4eco package carries it; 'ssl4eco info --providers' lists what this install can run";
             return $"execution provider {x.Provider} is not available in this ssl4eco build (available: {string.Join(", ", x.Available)}); " +
-                   $"use a build that carries {package} (and the provider's drivers), or pass --cpu-fallback to run on the CPU.";
+                   $"{advice}, or pass --cpu-fallback to run on the CPU.";
         }
         string m = e.Message;
         if (e is ArgumentException { ParamName: { } p })
