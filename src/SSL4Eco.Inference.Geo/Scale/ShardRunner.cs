@@ -54,7 +54,7 @@ public static class ShardRunner
             cancellationToken.ThrowIfCancellationRequested();
             if (UnitStore.WhyNotDone(manifest, unit) is null) { skipped++; logger.LogInformation("Unit {Key} is done (verified); skipped.", unit.Key); continue; }
             var prefix = Path.Combine(Path.GetFullPath(workFolder), unit.Key, "map");
-            using (await OutputLock.AcquireAsync(prefix + ".unit", cancellationToken).ConfigureAwait(false))
+            using (await OutputLock.AcquireAsync(Path.Combine(Path.GetFullPath(workFolder), unit.Key), cancellationToken).ConfigureAwait(false))
             {
                 if (GdalVsi.IsVirtual(manifest.OutputRoot)) GdalVsi.ClearCache();
                 if (UnitStore.WhyNotDone(manifest, unit) is null) { skipped++; logger.LogInformation("Unit {Key} was finished meanwhile by another run; skipped.", unit.Key); continue; }
@@ -116,7 +116,7 @@ public static class ShardRunner
             UnitStore.Commit(local, target, ct);
         }
         UnitStore.WriteRecord(manifest, unit, folder, hashes, ct);
-        foreach (var ext in new[] { ".tif", ".parquet" }) File.Delete(prefix + ext);
+        Directory.Delete(folder, recursive: true); // the block VRT and the committed files; the lock file beside it goes with the lock
         logger.LogInformation("Unit {Key} committed to {Root}.", unit.Key, manifest.OutputRoot);
     }
 }

@@ -29,7 +29,7 @@ internal static partial class UnitStore
             AtomicFile.WriteVia(target, tmp => File.Copy(localFile, tmp));
             return;
         }
-        var temporary = $"{target}.partial-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        var temporary = TemporaryKey(target);
         try
         {
             using (var source = File.OpenRead(localFile)) GdalVsi.Write(temporary, source, cancellationToken);
@@ -41,6 +41,20 @@ internal static partial class UnitStore
             GdalVsi.Delete(temporary);
             throw;
         }
+    }
+
+    /// <summary>
+    /// A fresh temporary key for <paramref name="target"/>: <c>.NAME.partial-PID-GUID</c> in its folder, or, when the folder path
+    /// has a hive segment (<c>k=v</c>), in the folder above the first such segment, and with no '=' in the key: the key is the
+    /// copy source of the final rename, which some S3-compatible servers (s3rver) do not URL-decode.
+    /// </summary>
+    internal static string TemporaryKey(string target)
+    {
+        var segments = target.Split('/');
+        int cut = Array.FindIndex(segments, s => s.Contains('=', StringComparison.Ordinal));
+        if (cut < 0) cut = segments.Length - 1;
+        var name = string.Join('_', segments[cut..]).Replace('=', '_');
+        return string.Join('/', segments[..cut]) + $"/.{name}.partial-{Environment.ProcessId}-{Guid.NewGuid():N}";
     }
 
     /// <summary>The record path of a unit.</summary>
