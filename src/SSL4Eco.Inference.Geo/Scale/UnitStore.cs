@@ -29,10 +29,17 @@ internal static partial class UnitStore
             AtomicFile.WriteVia(target, tmp => File.Copy(localFile, tmp));
             return;
         }
+        using var source = File.OpenRead(localFile);
+        CommitObject(source, target, cancellationToken);
+    }
+
+    /// <summary>Uploads <paramref name="source"/> under a temporary key, then renames it onto <paramref name="target"/> (an object URL).</summary>
+    internal static void CommitObject(Stream source, string target, CancellationToken cancellationToken)
+    {
         var temporary = TemporaryKey(target);
         try
         {
-            using (var source = File.OpenRead(localFile)) GdalVsi.Write(temporary, source, cancellationToken);
+            GdalVsi.Write(temporary, source, cancellationToken);
             cancellationToken.ThrowIfCancellationRequested();
             GdalVsi.Rename(temporary, target);
         }
