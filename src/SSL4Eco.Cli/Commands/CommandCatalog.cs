@@ -14,6 +14,8 @@ internal static class CommandCatalog
         CheckScalingCommand.Create(),
         ModelsCommand.Create(),
         MapCommand.Create(),
+        PlanCommand.Create(),
+        MergeCommand.Create(),
         StackCommand.Create(),
         SeasonsCommand.Create(),
         ProbeCommand.Create(),

@@ -23,8 +23,8 @@ internal static partial class MapCommand
 {
     public static Command Create()
     {
-        var inputs = new Argument<string[]>("inputs") { Description = "Input rasters (GeoTIFF/COG/JP2/VRT or GDAL /vsi… paths) or folders of them; several = several dates of one grid.", Arity = ArgumentArity.OneOrMore };
-        var output = new Option<FileInfo>("--output", "-o") { Description = "Embedding map: .tif (COG, one band per dimension), .parquet (GeoParquet, one row per tile) or .npy (+ .json sidecar).", Required = true };
+        var inputs = new Argument<string[]>("inputs") { Description = "Input rasters (GeoTIFF/COG/JP2/VRT or GDAL /vsi… paths) or folders of them; several = several dates of one grid.", Arity = ArgumentArity.ZeroOrMore };
+        var output = new Option<FileInfo>("--output", "-o") { Description = "Embedding map: .tif (COG, one band per dimension), .parquet (GeoParquet, one row per tile) or .npy (+ .json sidecar)." };
         var tile = new Option<int?>("--tile") { Description = "Tile size in pixels (default: the model's input size, 224)." };
         var stride = new Option<int?>("--stride") { Description = "Stride in pixels (default = tile; smaller = overlap). The output pixel is stride × input pixel, centred on its tile's centre." };
         var roi = new Option<string?>("--roi") { Description = "Region of interest: 'x,y,width,height' in pixels, or a WKT/GeoJSON polygon (in the raster CRS unless --roi-crs)." };
@@ -47,10 +47,24 @@ internal static partial class MapCommand
         var command = new Command("map", "Map rasters of any size to georeferenced embeddings (tiles, bounded memory, resumable).")
             { inputs, output, tile, stride, roi, roiCrs, bands, cloudMask, cloudValues, minValid, aggregate, dates, preview, restart, onMismatch, readers, head, dtype, embedConcurrency, tinyTiles };
         encoder.AddTo(command);
+        var planned = new MapManifestRun();
+        planned.AddTo(command);
         command.SetAction((parse, ct) => CliRunner.RunAsync(async token =>
         {
+            if (parse.GetValue(planned.Manifest) is not null)
+            {
+                if (parse.GetValue(output) is not null) throw new ArgumentException("--manifest writes where the manifest says (its output root); drop --output.");
+                var settings = new MapRequest
+                {
+                    InputPath = "manifest", OutputPrefix = "manifest", BatchSize = parse.GetValue(encoder.BatchSize), ReaderCount = parse.GetValue(readers),
+                    EmbedConcurrency = encoder.Budget(parse, parse.GetValue(embedConcurrency)).EmbedConcurrency,
+                };
+                settings.Validate();
+                return await planned.RunAsync(parse, parse.GetValue(inputs)!, encoder, settings, token).ConfigureAwait(false);
+            }
+            if (parse.GetValue(inputs) is not { Length: > 0 }) throw new ArgumentException("no input raster given; give INPUT... (or --manifest M --shard i/n for a planned map); see 'ssl4eco map --help'.");
             var paths = ExpandFolders(parse.GetValue(inputs)!);
-            var outFile = parse.GetValue(output)!;
+            var outFile = parse.GetValue(output) ?? throw new ArgumentException("--output is required (e.g. -o map.tif); see 'ssl4eco map --help'.");
             var ext = outFile.Extension.ToLowerInvariant();
             var outputs = ext switch
             {
