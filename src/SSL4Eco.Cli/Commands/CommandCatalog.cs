@@ -15,6 +15,7 @@ internal static class CommandCatalog
         MapCommand.Create(),
         StackCommand.Create(),
         SeasonsCommand.Create(),
+        DatasetCommand.Create(),
         ProbeCommand.Create(),
         MetricsCommand.Create(),
         SearchCommand.Create(),
