@@ -97,6 +97,7 @@ public static partial class DatasetFetcher
         VSICurlClearCache(); // a broken asset of an earlier run in this process is tried again
         var journalPath = Path.Combine(root, "manifest.jsonl");
         var done = ReadJournal(journalPath, root);
+        TerminateTornLine(journalPath);
         var patches = new ConcurrentDictionary<(int, Season), FetchedPatch>(done);
         var skipped = new ConcurrentBag<SkippedPatch>();
         int written = 0, reused = 0, locationsDone = 0;
@@ -127,6 +128,7 @@ public static partial class DatasetFetcher
                         Report();
                         return;
                     }
+                    items = items.Where(i => i.Acquired.Year >= plan.FirstYear && i.Acquired.Year <= plan.LastYear).ToList(); // a server may ignore datetime
                     var byId = items.GroupBy(i => i.Id).ToDictionary(g => g.Key, g => g.First());
                     var picks = SeasonPicker.Pick(items.Select(i => new SceneCandidate(i.Id, DateOnly.FromDateTime(i.Acquired), i.CloudCover / 100)),
                         loc.Calendar(), options.MaxCloudFraction);
@@ -186,6 +188,16 @@ public static partial class DatasetFetcher
             if (Sha256(file) == p.Sha256) done[(p.Index, p.Season)] = p;
         }
         return done;
+    }
+
+    /// <summary>A run killed mid-append leaves a last line without its newline: end it, so the next entry starts a line of its own.</summary>
+    private static void TerminateTornLine(string journal)
+    {
+        if (!File.Exists(journal)) return;
+        using var s = new FileStream(journal, FileMode.Open, FileAccess.ReadWrite);
+        if (s.Length == 0) return;
+        s.Seek(-1, SeekOrigin.End);
+        if (s.ReadByte() != '\n') s.WriteByte((byte)'\n');
     }
 
     internal static string Sha256(string file)
@@ -270,7 +282,8 @@ public static partial class DatasetFetcher
             outDs.SetMetadataItem("DATE", item.Acquired.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
             outDs.SetMetadataItem("STAC_ITEM", item.Id);
             outDs.SetMetadataItem("CLOUD_COVER", item.CloudCover.ToString("R", CultureInfo.InvariantCulture));
-            if (item.ProcessingBaseline is { } pb) outDs.SetMetadataItem("PROCESSING_BASELINE", pb);
+            // PROCESSING_BASELINE makes PatchReader harmonise on read: written only while the offset is still in the values.
+            if (item.ProcessingBaseline is { } pb) outDs.SetMetadataItem(offset ? "S2_PROCESSING_BASELINE" : "PROCESSING_BASELINE", pb);
             outDs.SetMetadataItem("HARMONIZED", offset ? "offset removed" : "as stored");
             outDs.Write(new PixelWindow(0, 0, WindowSize, WindowSize), data);
         });
