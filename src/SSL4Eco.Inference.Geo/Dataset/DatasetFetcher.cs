@@ -45,8 +45,13 @@ public sealed record FetchedPatch(int Index, long LocationId, double Longitude, 
     string ItemId, string Date, string Tile, double CloudCover, string? ProcessingBaseline, bool Harmonized, string File, string Sha256);
 
 /// <summary>An interval without a patch, and why.</summary>
+/// <param name="Index">Location index.</param>
+/// <param name="Season">The interval.</param>
+/// <param name="ItemId">The picked item, when the failure was reading it.</param>
+/// <param name="Reason">Why.</param>
+/// <param name="Failed">True for a failure (STAC API or asset unreadable: a re-run retries it); false when no item qualifies.</param>
 /// <remarks>Immutable; thread-safe.</remarks>
-public sealed record SkippedPatch(int Index, Season Season, string? ItemId, string Reason);
+public sealed record SkippedPatch(int Index, Season Season, string? ItemId, string Reason, bool Failed);
 
 /// <summary>The result of a fetch: every patch of the dataset (written now or earlier), the counts, and what was skipped.</summary>
 /// <remarks>Immutable; thread-safe.</remarks>
@@ -123,7 +128,7 @@ public static partial class DatasetFetcher
                     }
                     catch (Exception e) when (e is HttpRequestException or InvalidDataException)
                     {
-                        foreach (var i in missing) skipped.Add(new SkippedPatch(loc.Index, i.Season, null, e.Message));
+                        foreach (var i in missing) skipped.Add(new SkippedPatch(loc.Index, i.Season, null, e.Message, true));
                         Interlocked.Increment(ref locationsDone);
                         Report();
                         return;
@@ -139,7 +144,7 @@ public static partial class DatasetFetcher
                         if (pick.Scene is null)
                         {
                             skipped.Add(new SkippedPatch(loc.Index, interval.Season, null,
-                                $"no item with cloud cover below {options.MaxCloudFraction * 100:0.##} % in days {interval.StartDay}–{interval.EndDay} of {plan.FirstYear}–{plan.LastYear}"));
+                                $"no item with cloud cover below {options.MaxCloudFraction * 100:0.##} % in days {interval.StartDay}–{interval.EndDay} of {plan.FirstYear}–{plan.LastYear}", false));
                             continue;
                         }
                         var item = byId[pick.Scene.Id];
@@ -152,7 +157,7 @@ public static partial class DatasetFetcher
                         }
                         catch (Exception e) when (e is GdalException or InvalidDataException)
                         {
-                            skipped.Add(new SkippedPatch(loc.Index, interval.Season, item.Id, e.Message));
+                            skipped.Add(new SkippedPatch(loc.Index, interval.Season, item.Id, e.Message, true));
                         }
                     }
                 }

@@ -233,8 +233,8 @@ public class DatasetBuilderTests
         Assert.All(first.Patches.Where(p => p.ItemId == "ms-a"), p => { Assert.Equal("04.00", p.ProcessingBaseline); Assert.Equal(10.0, p.CloudCover); });
         var broken = first.Skipped.Where(s => s.Season == Season.SenescenceToDormancy).ToList();
         Assert.Equal(n, broken.Count);
-        Assert.All(broken, s => { Assert.Equal("sd-broken", s.ItemId); Assert.Contains("broken/B05.tif", s.Reason); });
-        Assert.All(first.Skipped.Where(s => s.Season == Season.DormancyToGreenup), s => Assert.StartsWith("no item with cloud cover below 20 %", s.Reason));
+        Assert.All(broken, s => { Assert.Equal("sd-broken", s.ItemId); Assert.Contains("broken/B05.tif", s.Reason); Assert.True(s.Failed); });
+        Assert.All(first.Skipped.Where(s => s.Season == Season.DormancyToGreenup), s => { Assert.StartsWith("no item with cloud cover below 20 %", s.Reason); Assert.False(s.Failed); });
         Assert.Equal(2 * n, first.Skipped.Count);
         Assert.All(first.Patches, p => Assert.Matches(@"^imgs/\d{6}/(20230428|20210724)_31UES\.tif$", p.File));
 
@@ -369,6 +369,7 @@ public class DatasetBuilderTests
         var summary = await DatasetFetcher.FetchAsync(plan, new FetchOptions(new Uri(server.Url), dir.Path) { MaxRequestsInFlight = 1, MaxAttempts = 3, RetryBaseDelay = TimeSpan.FromMilliseconds(10) });
         Assert.Empty(summary.Patches);
         Assert.Equal(8, summary.Skipped.Count);
+        Assert.All(summary.Skipped, s => Assert.True(s.Failed));
         Assert.Contains(summary.Skipped, s => s.Reason.Contains("leaves the configured endpoint", StringComparison.Ordinal));
         Assert.Contains(summary.Skipped, s => s.Reason.Contains("failed 3 times, last: HTTP 502", StringComparison.Ordinal));
         Assert.Equal(4, calls); // 1 + 3 attempts; example.com was never contacted
