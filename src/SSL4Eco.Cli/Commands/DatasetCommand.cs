@@ -101,7 +101,10 @@ internal static class DatasetCommand
             Console.WriteLine(FormattableString.Invariant($"{summary.Patches.Count} patches ({summary.Written} written, {summary.Reused} kept), {summary.Skipped.Count} skipped"));
             foreach (var g in summary.Skipped.GroupBy(s => s.Reason).OrderByDescending(g => g.Count()))
                 Console.WriteLine(FormattableString.Invariant($"skipped {g.Count()}: {g.Key}"));
-            return summary.Skipped.Any(s => s.ItemId is not null) ? CliRunner.Failure : 0;
+            int failed = summary.Skipped.Count(s => s.Failed);
+            if (failed == 0) return 0;
+            Console.Error.WriteLine(FormattableString.Invariant($"error: {failed} intervals failed (STAC API or asset unreadable, listed above); run the same fetch again to retry them."));
+            return CliRunner.Failure;
         }, ct));
         return command;
     }
