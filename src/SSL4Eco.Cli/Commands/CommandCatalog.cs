@@ -18,6 +18,7 @@ internal static class CommandCatalog
         MergeCommand.Create(),
         StackCommand.Create(),
         SeasonsCommand.Create(),
+        DatasetCommand.Create(),
         ProbeCommand.Create(),
         MetricsCommand.Create(),
         SearchCommand.Create(),

@@ -105,7 +105,7 @@ public static class SeasonPicker
         {
             var (start, end) = calendar.Interval(season);
             int length = (end - start + 365) % 365;
-            double middle = start + length / 2.0;
+            double middle = Middle(start, end);
             var best = list
                 .Where(c => c.CloudFraction < maxCloudFraction && InInterval(DayOfYear(c.Date), start, length))
                 .Select(c => (Scene: c, Distance: CyclicDistance(DayOfYear(c.Date), middle)))
@@ -118,6 +118,9 @@ public static class SeasonPicker
         }
         return picks;
     }
+
+    /// <summary>The middle day of the interval <c>[start, end)</c> on the 365-day cyclic year: <c>start + length / 2</c> (may exceed 365 when it wraps).</summary>
+    internal static double Middle(int start, int end) => start + ((end - start + 365) % 365) / 2.0;
 
     internal static int DayOfYear(DateOnly d)
     {
