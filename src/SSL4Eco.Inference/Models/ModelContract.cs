@@ -139,6 +139,8 @@ public sealed record ModelContract
 
     /// <summary>How an int8 model's activation ranges were calibrated; null for fp32/fp16 models.</summary>
     public CalibrationSummary? Calibration { get; init; }
+
+    /// <summary>
     /// The raw input the model takes when its preprocessing is inside the graph; null (the default) when it takes preprocessed
     /// float input <c>[N, Channels, InputSize, InputSize]</c>.
     /// </summary>
