@@ -333,34 +333,19 @@ public static class GpuBenchmark
         f.Write(MemoryMarshal.AsBytes(data.AsSpan()));
     }
 
-    /// <summary>
-    /// float16 conversion through the library when it has one (issue #13 asks for <c>ssl4eco convert --precision float16</c>
-    /// and a library API): a public static method of SSL4Eco.Inference whose name mentions Float16 and that takes the source
-    /// and target paths first. Returns null when converted, else why not.
-    /// </summary>
+    /// <summary>float16 conversion through the library (<c>ModelQuantizer.ConvertToFloat16</c>, as <c>ssl4eco convert --precision float16</c>). Returns null when converted, else why not.</summary>
     public static class Float16
     {
         public static string? TryConvert(string source, string target)
         {
-            var candidates = typeof(SeCoEcoEncoder).Assembly.GetExportedTypes()
-                .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))
-                .Where(m => m.Name.Contains("Float16", StringComparison.OrdinalIgnoreCase) || m.Name.Contains("Fp16", StringComparison.OrdinalIgnoreCase))
-                .Where(m => m.GetParameters() is { Length: >= 2 } p && p[0].ParameterType == typeof(string) && p[1].ParameterType == typeof(string)
-                    && p.Skip(2).All(x => x.HasDefaultValue))
-                .ToList();
-            if (candidates.Count == 0) return "this library has no float16 conversion yet (ssl4eco convert --precision float16)";
-            var m = candidates[0];
             try
             {
-                var args = new object?[m.GetParameters().Length];
-                args[0] = source; args[1] = target;
-                for (int i = 2; i < args.Length; i++) args[i] = m.GetParameters()[i].DefaultValue;
-                m.Invoke(null, args);
-                return File.Exists(target) ? null : $"{m.DeclaringType!.Name}.{m.Name} wrote no file";
+                SSL4Eco.Inference.Quantization.ModelQuantizer.ConvertToFloat16(source, target);
+                return null;
             }
-            catch (TargetInvocationException e)
+            catch (Exception e) when (e is InvalidDataException or ArgumentException or IOException)
             {
-                return $"{m.DeclaringType!.Name}.{m.Name} failed: {e.InnerException?.Message}";
+                return "float16 conversion failed: " + e.Message;
             }
         }
     }

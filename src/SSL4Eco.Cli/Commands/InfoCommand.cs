@@ -68,7 +68,7 @@ internal static class InfoCommand
         if (OrtNativePath.Directory is { } dir) o.WriteLine($"native path:   {dir} (from {OrtNativePath.EnvironmentVariable})");
         o.WriteLine($"built with:    {(r.AvailableProviders.Count == 0 ? "(nothing)" : string.Join(", ", r.AvailableProviders))}");
         foreach (var c in r.Components)
-            o.WriteLine($"{(c.Name + ": ").PadRight(17)}{(c.Found ? "found" : "missing")} ({string.Join(", ", c.Found ? c.Libraries : c.Missing)}{(c.Found ? "" : " not found")})" +
+            o.WriteLine($"{(c.Name + ": ").PadRight(15)}{(c.Found ? "found" : "missing")} ({string.Join(", ", c.Found ? c.Libraries : c.Missing)}{(c.Found ? "" : " not found")})" +
                         (c.Found ? "" : $"; {c.Remedy}"));
         // ONNX Runtime loads its CUDA provider library from the folder it was loaded from.
         string ortFolder = OrtNativePath.Directory ?? AppContext.BaseDirectory;

@@ -24,9 +24,10 @@ internal static class PlanCommand
         var minValid = new Option<double>("--min-valid") { Description = "Tiles with a smaller valid fraction are nodata.", DefaultValueFactory = _ => 0.5 };
         var blockTiles = new Option<int?>("--block-tiles") { Description = "Cut every raster into blocks of N x N tiles on the tile grid (one unit each); default: one unit per raster." };
         var stacAsset = new Option<string?>("--stac-asset") { Description = "STAC asset to map (default: the first GeoTIFF asset of each item)." };
+        var mgrs = new Option<string?>("--mgrs-tiles") { Description = "Plan only these Sentinel-2 MGRS tiles: a comma-separated list (31UES,32TNT) or a .txt file with one tile per line." };
         var encoder = new EncoderCliOptions();
         var command = new Command("plan", "Plan a sharded map: a manifest of work units for 'ssl4eco map --manifest M --shard i/n' and 'ssl4eco merge'.")
-            { inputs, output, root, tile, stride, bands, minValid, blockTiles, stacAsset };
+            { inputs, output, root, tile, stride, bands, minValid, blockTiles, stacAsset, mgrs };
         encoder.AddTo(command);
         command.SetAction((parse, ct) => CliRunner.RunAsync(async token =>
         {
@@ -44,7 +45,7 @@ internal static class PlanCommand
             OutputGuard.Check(parse.GetValue(inputs)!.Select(p => (string?)p), [outFile.FullName]);
             using var model = await encoder.OpenAsync(parse, token).ConfigureAwait(false);
             var manifest = ScalePlanner.Plan(parse.GetValue(inputs)!, parse.GetValue(root)!, parse.GetValue(encoder.Model)!, ShardRunner.RecipeSha256(model, options),
-                model.Contract.InputSize, options, parse.GetValue(blockTiles), parse.GetValue(stacAsset));
+                model.Contract.InputSize, options, parse.GetValue(blockTiles), parse.GetValue(stacAsset), ScalePlanner.ParseTileList(parse.GetValue(mgrs)));
             AtomicFile.Write(outFile.FullName, s => s.Write(manifest.ToJson()), token);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"wrote {outFile.FullName}: {manifest.Units.Count} units; run 'ssl4eco map --manifest {outFile.Name} --shard i/n' for i = 0..n-1 (unit k belongs to shard k mod n), then 'ssl4eco merge {outFile.Name}'."));

@@ -35,6 +35,36 @@ public sealed class ConvertRawInputTests(CliModelFixture model) : IClassFixture<
         for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-5f * (1 + Math.Abs(expected[i])), $"[{i}] {expected[i]} vs {actual[i]}");
     }
 
+    [Fact]
+    public void Convert_composes_float16_with_the_raw_form_and_leaves_only_the_output()
+    {
+        using var dir = new TempDir();
+        var host = dir.File("host.onnx");
+        var raw16 = dir.File("raw16.onnx");
+        var (exit, _, stderr) = CliHarness.Run("convert", model.Checkpoint, "--output", host);
+        Assert.True(exit == 0, stderr);
+        (exit, _, stderr) = CliHarness.Run("convert", model.Checkpoint, "--output", raw16, "--precision", "float16", "--input-form", "raw");
+        Assert.True(exit == 0, stderr);
+        Assert.Equal([host, raw16], Directory.GetFiles(dir.Path).Order()); // every intermediate step's file is gone
+        (exit, var stdout, stderr) = CliHarness.Run("info", raw16);
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("precision: fp16", stdout);
+        Assert.Contains("raw input: uint16 [N, 12, 256, 256]", stdout);
+
+        using var h = SeCoEcoEncoder.Open(host);
+        using var r = SeCoEcoEncoder.Open(raw16);
+        Assert.True(r.TakesRawInput);
+        var rng = new Random(5);
+        var data = new float[12 * 256 * 256];
+        for (int i = 0; i < data.Length; i++) data[i] = rng.Next(0, 11000);
+        var patch = new Patch(["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B11", "B12"], 256, 256, data);
+        var expected = h.EmbedBatch([patch]);
+        var actual = r.EmbedBatch([patch]);
+        double dot = 0, ne = 0, na = 0;
+        for (int i = 0; i < expected.Length; i++) { dot += expected[i] * actual[i]; ne += expected[i] * expected[i]; na += actual[i] * actual[i]; }
+        Assert.True(dot / Math.Sqrt(ne * na) >= 0.9999, $"cosine {dot / Math.Sqrt(ne * na)}");
+    }
+
     [Theory]
     [InlineData("--raw-bands=B2,B3,B5,B6,B7,B8,B8A", "'B4'")]
     [InlineData("--raw-size=0x10", "--raw-size")]

@@ -104,6 +104,33 @@ public class ScalePlanAndMergeTests
     }
 
     [Fact]
+    public void An_mgrs_tile_list_keeps_the_scenes_of_those_tiles_and_refuses_tiles_without_a_scene()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("items.json"), """
+            {"type":"FeatureCollection","features":[
+              {"type":"Feature","id":"item-a","properties":{"s2:mgrs_tile":"32TMT"},"assets":{"s":{"href":"a.tif","type":"image/tiff"}}},
+              {"type":"Feature","id":"item-b","properties":{"mgrs:utm_zone":31,"mgrs:latitude_band":"U","mgrs:grid_square":"ES"},"assets":{"s":{"href":"b.tif","type":"image/tiff"}}},
+              {"type":"Feature","id":"S2B_MSIL2A_20230709T103629_N0509_R008_T32TNT_20230709T140003","assets":{"s":{"href":"c.tif","type":"image/tiff"}}},
+              {"type":"Feature","id":"no-tile","assets":{"s":{"href":"d.tif","type":"image/tiff"}}}]}
+            """);
+        WorkManifest Keep(params string[] tiles) =>
+            ScalePlanner.Plan([dir.File("items.json")], "o", "m", "r", 64, Options, mgrsTiles: tiles);
+        Assert.Equal([dir.File("a.tif"), dir.File("c.tif")], Keep("T32TNT", "32tmt").Units.Select(u => u.Input));
+        Assert.Equal([dir.File("b.tif")], Keep("31UES").Units.Select(u => u.Input));
+        Assert.Equal(4, ScalePlanner.Plan([dir.File("items.json")], "o", "m", "r", 64, Options).Units.Count);
+        Assert.Contains("31UFS matches no input scene", Assert.Throws<ArgumentException>(() => Keep("31UES", "31UFS")).Message);
+        Assert.Contains("is not an MGRS tile id", Assert.Throws<ArgumentException>(() => Keep("99XYZ")).Message);
+        Assert.Contains("is empty", Assert.Throws<ArgumentException>(() => Keep()).Message);
+        File.WriteAllText(dir.File("tiles.txt"), "# wanted\n31UES\n\n32TMT\n");
+        Assert.Equal(["31UES", "32TMT"], ScalePlanner.ParseTileList(dir.File("tiles.txt")));
+        Assert.Equal(["31UES", "32TMT"], ScalePlanner.ParseTileList("31UES, 32TMT"));
+        Assert.Null(ScalePlanner.ParseTileList(null));
+        Assert.Equal("31UES", ScalePlanner.TileInName("S2A_T31UES_20230704_stack"));
+        Assert.Null(ScalePlanner.TileInName("scene_2023"));
+    }
+
+    [Fact]
     public void Plan_and_load_refuse_what_they_cannot_honour()
     {
         using var dir = new TempDir();

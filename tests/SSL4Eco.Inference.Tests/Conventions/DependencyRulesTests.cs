@@ -18,6 +18,8 @@ public sealed partial class DependencyRulesTests
         // Training uses Geo for GDAL only; ARCHITECTURE.md's target is a separate SSL4Eco.Gdal package (issue #11).
         ["SSL4Eco.Training"] = ["SSL4Eco.Inference", "SSL4Eco.Inference.Geo"],
         ["SSL4Eco.Cli"] = ["SSL4Eco.Inference", "SSL4Eco.Inference.Geo"],
+        // The GPU tool compiles the CLI's own sources (no reference to SSL4Eco.Cli), so it references what the CLI references.
+        ["SSL4Eco.Cli.Gpu"] = ["SSL4Eco.Inference", "SSL4Eco.Inference.Geo"],
         ["SSL4Eco.Training.Cli"] = ["SSL4Eco.Training"],
     };
 

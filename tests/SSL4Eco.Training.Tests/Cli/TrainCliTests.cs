@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 using SSL4Eco.Inference.Arrays;
+using SSL4Eco.Inference.Geo.Dataset;
+using SSL4Eco.Inference.Geo.Tests.Dataset;
 using SSL4Eco.Inference.Tests.Oracle;
 using SSL4Eco.Training.Native;
 
@@ -57,6 +59,38 @@ public sealed class TrainCliTests
         Assert.Equal([2, 2048], emb.Shape);
         Assert.All(emb.Data, v => Assert.True(float.IsFinite(v)));
         Assert.NotEqual(emb.Data[..2048], emb.Data[2048..]);
+    }
+
+    /// <summary>
+    /// Issue #16's chain: a dataset planned from phenology rasters and fetched from a STAC API with COG assets (the Geo tests'
+    /// fixture on 127.0.0.1) is what 'ssl4eco-train fit' reads; it trains, exports, and the export embeds a fetched patch.
+    /// </summary>
+    [Fact]
+    public async Task A_dataset_fetched_from_a_stac_api_trains_exports_and_embeds()
+    {
+        using var dir = new TempDir();
+        var inputs = Path.Combine(dir.Path, "inputs");
+        Directory.CreateDirectory(inputs);
+        PythonOracle.Run(DatasetFixture.MakeInputs, inputs);
+        var plan = DatasetFixture.Plan(inputs);
+        using var server = DatasetFixture.Serve(inputs);
+        new DatasetFixture.Stac().Attach(server);
+        server.Files["/broken/B05.tif"] = server.Files["/B/B05.tif"]; // the broken asset repaired: three seasons per location
+        var fetched = await DatasetFetcher.FetchAsync(plan, DatasetFixture.Options(server, Path.Combine(dir.Path, "data")));
+        Assert.InRange(plan.Locations.Count, 4, 9);
+        Assert.Equal(3 * plan.Locations.Count, fetched.Written);
+
+        var fit = Train(dir.Path, null, "fit", "--data", "data", "--batch-size", "4", "--image-size", "32", "--queue-size", "16", "--threads", "2",
+            "--workers", "2", "--device", "cpu", "--output", "run", "--epochs", "2", "--max-steps", "2");
+        AssertOk(fit, "fit");
+        var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, "run", "checkpoint", "state.json"))).RootElement;
+        Assert.Equal(2, state.GetProperty("step").GetInt64());
+        AssertOk(Train(dir.Path, null, "export", "run/checkpoint", "--onnx", "enc.onnx"), "export");
+        var patch = Path.Combine(dir.Path, "data", fetched.Patches[0].File);
+        AssertOk(Run("SSL4Eco.Cli", "ssl4eco", dir.Path, null, ["embed", patch, "-m", "enc.onnx", "-o", "emb.npy"]), "ssl4eco embed");
+        var emb = NpyFile.ReadSingle(Path.Combine(dir.Path, "emb.npy"));
+        Assert.Equal([1, 2048], emb.Shape);
+        Assert.All(emb.Data, v => Assert.True(float.IsFinite(v)));
     }
 
     [Fact]
