@@ -65,7 +65,9 @@ public sealed record FetchSummary(IReadOnlyList<FetchedPatch> Patches, int Writt
 /// 60 m bands resampled bilinearly to 10 m (GDAL's RasterIO, as <c>gdal_translate -srcwin … -outsize 264 264 -r bilinear</c>).
 /// The window's top-left corner is on a multiple of 6 pixels of the 10 m grid, so it starts on a pixel of the 20 m and 60 m
 /// grids. Then (when <see cref="FetchOptions.Harmonize"/>) baseline ≥ 04.00 values lose their +1000 offset (values below 1000
-/// become 0), NDVI is computed as the training data stores it, and the 13-band uint16 GeoTIFF (band order
+/// become 0), NDVI is computed as the training data stores it, and the top-left <see cref="PatchSize"/> × <see cref="PatchSize"/>
+/// pixels (the source's <c>raster[:256, :256]</c> of its 2600 m box, <c>data_download/download_ssl4eco.py::get_patch</c>;
+/// SPEC: 256 × 256 px on disk) become the 13-band uint16 GeoTIFF (band order
 /// <see cref="PatchReader.Ssl4EcoLayout"/>, described) is written atomically to <c>imgs/{index:06d}/{YYYYMMDD}_{tile}.tif</c>.
 /// Each finished patch is appended to <c>manifest.jsonl</c> with its SHA-256; a new run reuses every patch whose file still
 /// has that checksum (no request for it) and fetches the rest, so a killed or failed run resumes. The end writes
@@ -75,8 +77,11 @@ public sealed record FetchSummary(IReadOnlyList<FetchedPatch> Patches, int Writt
 /// <remarks>Stateless and thread-safe; one run per output folder at a time (an <see cref="OutputLock"/> refuses a second).</remarks>
 public static partial class DatasetFetcher
 {
-    /// <summary>Window size in 10 m pixels.</summary>
+    /// <summary>Window read around the location, in 10 m pixels (a multiple of 6, so the 20 m and 60 m grids align).</summary>
     public const int WindowSize = 264;
+
+    /// <summary>Stored patch size in 10 m pixels: the window's top-left <c>PatchSize</c> square, as the SSL4Eco source stores it.</summary>
+    public const int PatchSize = 256;
 
     private static readonly (string Band, string[] Keys)[] AssetKeys =
     [
@@ -278,9 +283,13 @@ public static partial class DatasetFetcher
         string relative = Path.Combine("imgs", loc.Index.ToString("D6", CultureInfo.InvariantCulture), $"{date}_{item.Tile}.tif");
         string target = Path.Combine(root, relative);
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        var patch = new ushort[13 * PatchSize * PatchSize];
+        for (int b = 0; b < 13; b++)
+            for (int r = 0; r < PatchSize; r++)
+                data.AsSpan(b * n + r * WindowSize, PatchSize).CopyTo(patch.AsSpan((b * PatchSize + r) * PatchSize, PatchSize));
         AtomicFile.WriteVia(target, tmp =>
         {
-            using var outDs = GdalDataset.Create("GTiff", tmp, WindowSize, WindowSize, 13, GdalDataType.UInt16, new Dictionary<string, string> { ["COMPRESS"] = "DEFLATE" });
+            using var outDs = GdalDataset.Create("GTiff", tmp, PatchSize, PatchSize, 13, GdalDataType.UInt16, new Dictionary<string, string> { ["COMPRESS"] = "DEFLATE" });
             outDs.GeoTransform = gt10;
             outDs.ProjectionWkt = wkt;
             for (int b = 0; b < 13; b++) outDs.Band(b + 1).Description = PatchReader.Ssl4EcoLayout[b];
@@ -290,7 +299,7 @@ public static partial class DatasetFetcher
             // PROCESSING_BASELINE makes PatchReader harmonise on read: written only while the offset is still in the values.
             if (item.ProcessingBaseline is { } pb) outDs.SetMetadataItem(offset ? "S2_PROCESSING_BASELINE" : "PROCESSING_BASELINE", pb);
             outDs.SetMetadataItem("HARMONIZED", offset ? "offset removed" : "as stored");
-            outDs.Write(new PixelWindow(0, 0, WindowSize, WindowSize), data);
+            outDs.Write(new PixelWindow(0, 0, PatchSize, PatchSize), patch);
         });
         return new FetchedPatch(loc.Index, loc.Id, loc.Longitude, loc.Latitude, interval.Season, interval.StartDay, interval.EndDay, item.Id,
             item.Acquired.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), item.Tile, item.CloudCover, item.ProcessingBaseline, offset,

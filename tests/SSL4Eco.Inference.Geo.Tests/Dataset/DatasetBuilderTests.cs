@@ -18,7 +18,7 @@ namespace SSL4Eco.Inference.Geo.Tests.Dataset;
 /// <summary>
 /// Issue #16 end to end on 127.0.0.1: a STAC API served from generated items (3 pages, a slow page, a 503 with Retry-After,
 /// varied clouds, dates and baselines, one broken asset) and COG assets served with range requests; plan + fetch write exactly
-/// the patches python-gdal computes (gdal_translate -srcwin … -outsize 264 264 -r bilinear, harmonisation, NDVI), the pick
+/// the patches python-gdal computes (gdal_translate -srcwin … -outsize 264 264 -r bilinear, harmonisation, NDVI, top-left 256 px), the pick
 /// rule is right on constructed cases, a killed fetch resumes without refetching, a broken asset is reported and retried.
 /// </summary>
 public class DatasetBuilderTests
@@ -50,7 +50,7 @@ public class DatasetBuilderTests
             if p['harmonized']: a = np.where(a >= 1000, a - 1000, 0)
             b4 = a[3].astype(np.float32); b8 = a[7].astype(np.float32)
             ndvi = (b8 - b4) / (b8 + b4 + 1e-5); ndvi[ndvi < 0] = 0
-            a = np.concatenate([a.astype(np.uint16), (ndvi * 10000).astype(np.uint16)[None]])
+            a = np.concatenate([a.astype(np.uint16), (ndvi * 10000).astype(np.uint16)[None]])[:, :256, :256]  # stored: the top-left 256 px
             got = gdal.Open(os.path.join(root, p['file']))
             g = got.ReadAsArray()
             want_gt = (gt[0] + x0 * gt[1], gt[1], 0.0, gt[3] + y0 * gt[5], 0.0, gt[5])
