@@ -12,7 +12,7 @@ namespace SSL4Eco.Inference.Geo.Scale;
 /// <summary>The files a merge wrote.</summary>
 /// <param name="Vrt">The mosaic VRT of every unit's embedding raster.</param>
 /// <param name="Cog">The COG mosaic with overviews, when asked for.</param>
-/// <param name="ParquetRoot">Root of the hive-partitioned GeoParquet dataset (<c>unit=KEY/part-0.parquet</c>).</param>
+/// <param name="ParquetRoot">Root of the hive-partitioned GeoParquet dataset (<c>mgrs_tile=TILE/unit=KEY/part-0.parquet</c>).</param>
 /// <param name="Collection">The STAC-style collection JSON describing the product.</param>
 /// <param name="Rows">Table rows written (after the overlap rule).</param>
 /// <remarks>Immutable; thread-safe.</remarks>
@@ -21,7 +21,9 @@ public sealed record MergeResult(string Vrt, string? Cog, string ParquetRoot, st
 /// <summary>
 /// Merges the unit outputs of a finished <see cref="WorkManifest"/> into one product under a folder (local or object
 /// storage): <c>mosaic.vrt</c> (one band per embedding dimension; every unit placed at its whole-pixel offset on the common
-/// grid), optionally <c>mosaic.tif</c> (COG, DEFLATE, nearest-neighbour overviews), <c>parquet/unit=KEY/part-0.parquet</c>
+/// grid), optionally <c>mosaic.tif</c> (COG, DEFLATE, nearest-neighbour overviews), <c>parquet/mgrs_tile=TILE/unit=KEY/part-0.parquet</c>
+/// (hive-style by Sentinel-2 MGRS tile, from the unit's scene name; <c>__HIVE_DEFAULT_PARTITION__</c>, the hive convention for
+/// null, when the name carries none)
 /// (GeoParquet; <c>row</c>/<c>col</c> are rewritten to the mosaic's pixel, so they mean the same in every partition) and
 /// <c>collection.json</c> (STAC-style: model, recipe fingerprint, options, one band per embedding dimension, the
 /// collection-level GeoParquet <c>geo</c> metadata). Overlap rule (<see cref="WorkManifest.OverlapRule"/>): where units cover
@@ -78,7 +80,7 @@ public static class ProductMerger
                 var unit = manifest.Units[k];
                 var local = Path.Combine(scratch, $"part-{k}.parquet");
                 rows += await RewriteParquetAsync(manifest.UnitPath(unit, ".parquet"), local, layout, k, cancellationToken).ConfigureAwait(false);
-                UnitStore.Commit(local, GdalVsi.Combine(GdalVsi.Combine(parquetRoot, "unit=" + unit.Key), "part-0.parquet"), cancellationToken);
+                UnitStore.Commit(local, GdalVsi.Combine(parquetRoot, PartitionPath(unit)), cancellationToken);
             }
             var collectionLocal = Path.Combine(scratch, "collection.json");
             File.WriteAllText(collectionLocal, CollectionJson(manifest, layout, cog), new UTF8Encoding(false));
@@ -185,6 +187,16 @@ public static class ProductMerger
         return sb.ToString();
     }
 
+    /// <summary>
+    /// Where a unit's rows go under the GeoParquet root: <c>mgrs_tile=TILE/unit=KEY/part-0.parquet</c>, the tile read from the
+    /// unit's scene name (<c>…_T31UES_…</c>, <c>S2A_31UES_…</c>), <c>__HIVE_DEFAULT_PARTITION__</c> when it names none.
+    /// </summary>
+    public static string PartitionPath(WorkUnit unit)
+    {
+        ArgumentNullException.ThrowIfNull(unit);
+        return $"mgrs_tile={ScalePlanner.TileInName(unit.Key) ?? "__HIVE_DEFAULT_PARTITION__"}/unit={unit.Key}/part-0.parquet";
+    }
+
     /// <summary>Copies unit <paramref name="k"/>'s table with row/col moved to the mosaic and rows owned by earlier units left out.</summary>
     private static async Task<long> RewriteParquetAsync(string source, string target, MosaicLayout layout, int k, CancellationToken ct)
     {
@@ -283,7 +295,7 @@ public static class ProductMerger
         var assets = new JsonObject
         {
             ["mosaic"] = new JsonObject { ["href"] = "mosaic.vrt", ["type"] = "application/xml", ["roles"] = new JsonArray("data"), ["title"] = "VRT mosaic, one band per embedding dimension" },
-            ["geoparquet"] = new JsonObject { ["href"] = "parquet/", ["type"] = "application/vnd.apache.parquet", ["roles"] = new JsonArray("data"), ["title"] = "GeoParquet dataset, hive-partitioned by unit (unit=KEY), one row per embedded tile" },
+            ["geoparquet"] = new JsonObject { ["href"] = "parquet/", ["type"] = "application/vnd.apache.parquet", ["roles"] = new JsonArray("data"), ["title"] = "GeoParquet dataset, hive-partitioned by MGRS tile and unit (mgrs_tile=TILE/unit=KEY), one row per embedded tile" },
         };
         if (cog) assets["cog"] = new JsonObject { ["href"] = "mosaic.tif", ["type"] = "image/tiff; application=geotiff; profile=cloud-optimized", ["roles"] = new JsonArray("data", "overview") };
         var o = manifest.Options;

@@ -53,7 +53,7 @@ print(a.GetGeoTransform() == b.GetGeoTransform() and np.array_equal(a.ReadAsArra
         var keys = server.Keys();
         Assert.Equal(manifest.Units.Count * 3, keys.Count(k => k.StartsWith("run/units/", StringComparison.Ordinal)));
         Assert.Contains("run/product/collection.json", keys);
-        Assert.Contains($"run/product/parquet/unit={manifest.Units[0].Key}/part-0.parquet", keys);
+        Assert.Contains($"run/product/parquet/{ProductMerger.PartitionPath(manifest.Units[0])}", keys);
         Assert.DoesNotContain(keys, k => k.Contains("partial", StringComparison.Ordinal));
     }
 

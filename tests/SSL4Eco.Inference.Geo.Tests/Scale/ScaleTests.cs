@@ -128,6 +128,10 @@ public class ScalePlanAndMergeTests
         Assert.Null(ScalePlanner.ParseTileList(null));
         Assert.Equal("31UES", ScalePlanner.TileInName("S2A_T31UES_20230704_stack"));
         Assert.Null(ScalePlanner.TileInName("scene_2023"));
+        Assert.Equal("mgrs_tile=31UES/unit=u000003-S2A_T31UES_20230704/part-0.parquet",
+            ProductMerger.PartitionPath(new WorkUnit(3, "u000003-S2A_T31UES_20230704", "x.tif", null)));
+        Assert.Equal("mgrs_tile=__HIVE_DEFAULT_PARTITION__/unit=u000000-scene/part-0.parquet",
+            ProductMerger.PartitionPath(new WorkUnit(0, "u000000-scene", "x.tif", null)));
     }
 
     [Fact]
@@ -176,7 +180,9 @@ public class ScalePlanAndMergeTests
         var actual = await TableRows.ReadAsync(Directory.GetFiles(merged.ParquetRoot, "*.parquet", SearchOption.AllDirectories));
         Assert.Equal(single.Progress.Embedded, expected.Count);
         Assert.Equal(expected, actual);
-        Assert.Equal(12, Directory.GetDirectories(merged.ParquetRoot).Count(d => Path.GetFileName(d).StartsWith("unit=u0000", StringComparison.Ordinal)));
+        // Hive-style by MGRS tile, then unit: 'in.tif' names no tile, so every unit lies under the hive null partition.
+        Assert.Equal(["mgrs_tile=__HIVE_DEFAULT_PARTITION__"], Directory.GetDirectories(merged.ParquetRoot).Select(Path.GetFileName));
+        Assert.Equal(12, Directory.GetDirectories(Path.Combine(merged.ParquetRoot, "mgrs_tile=__HIVE_DEFAULT_PARTITION__")).Count(d => Path.GetFileName(d).StartsWith("unit=u0000", StringComparison.Ordinal)));
         using var collection = System.Text.Json.JsonDocument.Parse(File.ReadAllText(merged.Collection));
         Assert.Equal(9, collection.RootElement.GetProperty("summaries").GetProperty("raster:bands").GetArrayLength());
         Assert.Equal(manifest.RecipeSha256, collection.RootElement.GetProperty("summaries").GetProperty("ssl4eco:recipe_sha256").GetString());
