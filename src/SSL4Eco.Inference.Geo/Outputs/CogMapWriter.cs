@@ -19,8 +19,21 @@ namespace SSL4Eco.Inference.Geo.Outputs;
 /// (value ≈ int8 × scale; the scale of each pixel is max |v| / 127 and is written to <c>PREFIX.scale.tif</c>, one float32
 /// band; int8 nodata is −128 and the scale raster's nodata is the map's).
 /// </remarks>
-internal static class CogMapWriter
+internal sealed class CogMapWriter : IMapWriter
 {
+    public string Format => "cog";
+
+    public IReadOnlyList<string> Extensions { get; } = [".tif", ".tiff"];
+
+    public IReadOnlyList<string> FilesFor(string prefix, EmbeddingRasterType rasterType) =>
+        rasterType == EmbeddingRasterType.Int8 ? [prefix + ".tif", ScalePath(prefix + ".tif")] : [prefix + ".tif"];
+
+    Task<IReadOnlyList<MapOutput>> IMapWriter.WriteAsync(string prefix, EmbeddingMap map, MapWriteOptions options, CancellationToken cancellationToken)
+    {
+        var files = Write(prefix + ".tif", map, options.RasterType, cancellationToken);
+        return Task.FromResult<IReadOnlyList<MapOutput>>([.. files.Select((f, i) => new MapOutput(Format, i == 0 ? MapOutputRole.EmbeddingRaster : MapOutputRole.Scale, f))]);
+    }
+
     /// <summary>The largest finite half-precision value.</summary>
     public const float MaxFloat16 = 65504f;
 

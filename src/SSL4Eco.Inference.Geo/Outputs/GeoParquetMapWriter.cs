@@ -16,8 +16,20 @@ namespace SSL4Eco.Inference.Geo.Outputs;
 /// further key/values. Several maps (the dates of one grid) go into one table, in the order given.
 /// </summary>
 /// <remarks>Memory: rows are written in row groups of at most ~8 MiB of embeddings, read from the maps piece by piece.</remarks>
-internal static class GeoParquetMapWriter
+internal sealed class GeoParquetMapWriter : IMapWriter
 {
+    /// <summary>The registry name of this format.</summary>
+    public const string FormatName = "geoparquet";
+
+    public string Format => FormatName;
+
+    public IReadOnlyList<string> Extensions { get; } = [".parquet"];
+
+    public IReadOnlyList<string> FilesFor(string prefix, EmbeddingRasterType rasterType) => [prefix + ".parquet"];
+
+    async Task<IReadOnlyList<MapOutput>> IMapWriter.WriteAsync(string prefix, EmbeddingMap map, MapWriteOptions options, CancellationToken cancellationToken) =>
+        [new MapOutput(Format, MapOutputRole.Embeddings, await WriteAsync(prefix + ".parquet", map, options.Tiles, cancellationToken).ConfigureAwait(false))];
+
     public static Task<string> WriteAsync(string path, EmbeddingMap map, ISet<int> includeRoiOnly, CancellationToken ct, int? tilesPerGroup = null) =>
         WriteAsync(path, [map], includeRoiOnly, ct, tilesPerGroup);
 

@@ -10,8 +10,20 @@ namespace SSL4Eco.Inference.Geo.Outputs;
 /// (<c>[rows, cols]</c> float64 valid fractions) and <c>prefix.json</c>: grid size, tile size, stride, CRS (WKT, EPSG,
 /// PROJJSON), output geotransform, nodata, input bands, date and the run metadata.
 /// </summary>
-internal static class NpyMapWriter
+internal sealed class NpyMapWriter : IMapWriter
 {
+    public string Format => "npy";
+
+    public IReadOnlyList<string> Extensions { get; } = [".npy"];
+
+    public IReadOnlyList<string> FilesFor(string prefix, EmbeddingRasterType rasterType) => [prefix + ".npy", prefix + ".valid.npy", prefix + ".json"];
+
+    Task<IReadOnlyList<MapOutput>> IMapWriter.WriteAsync(string prefix, EmbeddingMap map, MapWriteOptions options, CancellationToken cancellationToken)
+    {
+        MapOutputRole[] roles = [MapOutputRole.Embeddings, MapOutputRole.ValidFraction, MapOutputRole.Metadata];
+        return Task.FromResult<IReadOnlyList<MapOutput>>([.. Write(prefix, map).Select((f, i) => new MapOutput(Format, roles[i], f))]);
+    }
+
     public static IReadOnlyList<string> Write(string prefix, EmbeddingMap map)
     {
         int tiles = map.Rows * map.Columns, piece = map.TilesPerPiece();

@@ -84,9 +84,6 @@ public sealed record MapRequest
     /// <summary>Acquisition date recorded in outputs; null = from the raster metadata.</summary>
     public DateOnly? Date { get; init; }
 
-    /// <summary>Patches per <c>EmbedBatch</c> call.</summary>
-    public int BatchSize { get; init; } = 16;
-
     /// <summary>
     /// Batches embedded at the same time (default 1). With a CPU encoder, two batches in flight on a session of half the
     /// cores' intra-op threads (<c>EncoderOptions.IntraOpThreads</c>) keep every core busy while tiles are read and written:
@@ -97,7 +94,7 @@ public sealed record MapRequest
     /// <summary>Reader threads, each with its own GDAL dataset.</summary>
     public int ReaderCount { get; init; } = 1;
 
-    /// <summary>Capacity of each queue between stages (tiles); tile data in memory is bounded by about capacity + (2 × EmbedConcurrency + 1) × BatchSize tiles.</summary>
+    /// <summary>Capacity of each queue between stages (tiles); tile data in memory is bounded by about capacity + (2 × EmbedConcurrency + 1) × the model's <c>BatchSize</c> tiles.</summary>
     public int QueueCapacity { get; init; } = 16;
 
     /// <summary>Continue an interrupted run from its resume state (default); false starts over.</summary>
@@ -135,8 +132,6 @@ public sealed record MapRequest
         if (Stride is { } stride && (stride <= 0 || stride > MaxTileSize))
             throw new ArgumentException($"Stride (--stride, MapRequest.Stride) must be 1 to {MaxTileSize} pixels, got {stride}.");
         if (!(MinValidFraction >= 0 && MinValidFraction <= 1)) throw new ArgumentException($"Minimum valid fraction (--min-valid, MapRequest.MinValidFraction) must be in [0, 1], got {MinValidFraction}.");
-        if (BatchSize <= 0 || BatchSize > Inference.Embedding.EncoderOptions.MaxBatchSize)
-            throw new ArgumentException($"Batch size (--batch-size, MapRequest.BatchSize) must be 1 to {Inference.Embedding.EncoderOptions.MaxBatchSize}, got {BatchSize}.");
         int maxThreads = Inference.Embedding.EncoderOptions.MaxThreads;
         if (ReaderCount <= 0 || ReaderCount > maxThreads)
             throw new ArgumentException($"Readers (--readers, MapRequest.ReaderCount) must be 1 to {maxThreads} (4 x this machine's {Environment.ProcessorCount} processors), got {ReaderCount}.");
@@ -197,11 +192,15 @@ public sealed class MapIncompleteException : IOException
         + string.Concat(reasons.Select(r => FormattableString.Invariant($"\n  {r.Tiles} tile(s): {r.Reason}")));
 }
 
-/// <summary>The result of a map run: the final counts and the files written.</summary>
+/// <summary>The result of a map run: the final counts and the outputs written.</summary>
 /// <param name="Progress">Final counts.</param>
 /// <param name="Rows">Tile rows of the map.</param>
 /// <param name="Columns">Tile columns of the map.</param>
 /// <param name="EmbeddingDim">Embedding length.</param>
-/// <param name="Files">Files written.</param>
+/// <param name="Outputs">The files written, each with its format and role, in the order written.</param>
 /// <remarks>Immutable; thread-safe.</remarks>
-public sealed record MapResult(MapProgress Progress, int Rows, int Columns, int EmbeddingDim, IReadOnlyList<string> Files);
+public sealed record MapResult(MapProgress Progress, int Rows, int Columns, int EmbeddingDim, IReadOnlyList<MapOutput> Outputs)
+{
+    /// <summary>The paths of <see cref="Outputs"/>.</summary>
+    public IReadOnlyList<string> Files => [.. Outputs.Select(o => o.Path)];
+}

@@ -29,9 +29,13 @@ public sealed record DatedInput(DateOnly Date, string Path);
 /// <see cref="DateAggregation.None"/> only the all-dates GeoParquet table (when GeoParquet is asked for).
 /// </summary>
 /// <param name="PerDate">Results of each date, in date order.</param>
-/// <param name="AggregatedFiles">Files of the aggregated map or the all-dates table.</param>
+/// <param name="Aggregated">Outputs of the aggregated map or the all-dates table.</param>
 /// <remarks>Immutable; thread-safe.</remarks>
-public sealed record MultiDateResult(IReadOnlyList<MapResult> PerDate, IReadOnlyList<string> AggregatedFiles);
+public sealed record MultiDateResult(IReadOnlyList<MapResult> PerDate, IReadOnlyList<MapOutput> Aggregated)
+{
+    /// <summary>Every output of the run: each date's, then the aggregated ones.</summary>
+    public IReadOnlyList<MapOutput> Outputs => [.. PerDate.SelectMany(r => r.Outputs), .. Aggregated];
+}
 
 /// <summary>
 /// Maps several dates of the same grid: each date goes through <see cref="EmbeddingMapper"/> to <c>prefix_yyyyMMdd.*</c> (with
@@ -98,33 +102,17 @@ public static class MultiDateMapper
         if (aggregation == DateAggregation.None && !table) return new MultiDateResult(results, []);
 
         int dim = model.Contract.EmbeddingDim, n = results[0].Rows * results[0].Columns, t = ordered.Count;
-        float nd = request.NoDataValue;
         var valid = ordered.Select(i => NpyFile.ReadDouble(DatePrefix(request.OutputPrefix, i.Date) + ".valid.npy").Data).ToList();
-        using var dates = new DateValues(ordered.Select(i => DatePrefix(request.OutputPrefix, i.Date) + ".npy").ToList(), n, dim, nd);
-        string wkt;
-        TileGrid grid;
-        using (var ds = GdalDataset.Open(ordered[0].Path))
-        {
-            wkt = ds.ProjectionWkt;
-            grid = TileGrid.For(ds, request.TileSize ?? model.Contract.InputSize, request.Stride, request.RoiWindow);
-        }
-        var md = new Dictionary<string, string>((model.Recipe with { Harmonize = request.Harmonize }).ToMetadata())
-        {
-            ["ssl4eco.dates"] = string.Join(',', ordered.Select(i => i.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture))),
-            ["ssl4eco.date_aggregation"] = aggregation.ToString().ToLowerInvariant(),
-            ["ssl4eco.software"] = "SSL4Eco.NET " + EmbeddingMapper.SoftwareVersion,
-        };
-        var allTiles = Enumerable.Range(0, n).ToHashSet();
-        var files = new List<string>();
+        using var dates = new DateValues(ordered.Select(i => DatePrefix(request.OutputPrefix, i.Date) + ".npy").ToList(), n, dim, request.NoDataValue);
+        var plan = MapPlan.ForDates(request, ordered, aggregation, model);
         if (aggregation == DateAggregation.None)
         {
             // One table, one row per tile and date: what GeoPandas users load at once.
-            var perDate = ordered.Select((input, d) => new EmbeddingMap(grid, wkt, dim, new OneDateValues(dates, d), valid[d], dates.IsNoData[d], nd, [], input.Date, md)).ToList();
-            files.Add(await GeoParquetMapWriter.WriteAsync(request.OutputPrefix + ".parquet", perDate, allTiles, cancellationToken).ConfigureAwait(false));
-            return new MultiDateResult(results, files);
+            var perDate = ordered.Select((input, d) => plan.Map(dim, new OneDateValues(dates, d), valid[d], dates.IsNoData[d], input.Date)).ToList();
+            var path = await GeoParquetMapWriter.WriteAsync(request.OutputPrefix + ".parquet", perDate, plan.TileIndices, cancellationToken).ConfigureAwait(false);
+            return new MultiDateResult(results, [new MapOutput(GeoParquetMapWriter.FormatName, MapOutputRole.Embeddings, path)]);
         }
 
-        int outDim = aggregation == DateAggregation.Mean ? dim : dim * t;
         var fraction = new double[n];
         var noData = new bool[n];
         for (int k = 0; k < n; k++)
@@ -141,11 +129,9 @@ public static class MultiDateMapper
                 fraction[k] = Enumerable.Range(0, t).Min(d => valid[d][k]);
             }
         }
-        var map = new EmbeddingMap(grid, wkt, outDim, new AggregatedValues(dates, aggregation, noData, nd), fraction, noData, nd, [], null, md);
-        if (request.Outputs.HasFlag(MapOutputs.Cog)) files.AddRange(CogMapWriter.Write(request.OutputPrefix + ".tif", map, request.RasterType, cancellationToken));
-        if (request.Outputs.HasFlag(MapOutputs.Npy)) files.AddRange(NpyMapWriter.Write(request.OutputPrefix, map));
-        if (table) files.Add(await GeoParquetMapWriter.WriteAsync(request.OutputPrefix + ".parquet", map, allTiles, cancellationToken).ConfigureAwait(false));
-        return new MultiDateResult(results, files);
+        int outDim = aggregation == DateAggregation.Mean ? dim : dim * t;
+        var map = plan.Map(outDim, new AggregatedValues(dates, aggregation, noData, request.NoDataValue), fraction, noData, null);
+        return new MultiDateResult(results, await plan.WriteAsync(map, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>The output prefix of one date: <c>prefix_yyyyMMdd</c>.</summary>

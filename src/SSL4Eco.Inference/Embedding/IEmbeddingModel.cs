@@ -21,6 +21,13 @@ public interface IEmbeddingModel
     InputRecipe Recipe => InputRecipe.For(Contract);
 
     /// <summary>
+    /// Patches per batch: pipelines that feed this model (the map's embed stage) group patches in batches of this size, so the
+    /// model owns the one batch size. The default is <see cref="ComputeBudget.DefaultBatchSize"/> on the CPU; an encoder
+    /// reports its <see cref="EncoderOptions.BatchSize"/>.
+    /// </summary>
+    int BatchSize => ComputeBudget.DefaultBatchSize(ExecutionProvider.Cpu);
+
+    /// <summary>
     /// Embeds a batch of patches; returns a row-major <c>[patches.Count, Contract.EmbeddingDim]</c> array.
     /// Throws <see cref="ArgumentException"/> for an empty batch or an unusable patch.
     /// </summary>

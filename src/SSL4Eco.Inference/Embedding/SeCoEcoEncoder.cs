@@ -87,6 +87,9 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
     /// <summary>The options the encoder was opened with.</summary>
     public EncoderOptions Options { get; }
 
+    /// <inheritdoc/>
+    int IEmbeddingModel.BatchSize => Options.BatchSize;
+
     /// <summary>The execution provider in use (<see cref="ExecutionProvider.Cpu"/> after a fallback).</summary>
     public ExecutionProvider ActiveProvider { get; }
 
