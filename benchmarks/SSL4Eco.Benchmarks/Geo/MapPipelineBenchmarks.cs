@@ -49,7 +49,7 @@ public class MapPipelineBenchmarks
     [Benchmark(OperationsPerInvoke = Tiles)]
     public Task<MapResult> EndToEnd() => EmbeddingMapper.RunAsync(new MapRequest
     {
-        InputPath = _input, OutputPrefix = Path.Combine(_dir, "out"), TileSize = Tile, Resume = false, ReaderCount = Readers, BatchSize = 16,
+        InputPath = _input, OutputPrefix = Path.Combine(_dir, "out"), TileSize = Tile, Resume = false, ReaderCount = Readers,
     }, _model);
 
     [Benchmark(OperationsPerInvoke = Tiles, Baseline = true)]
@@ -67,6 +67,8 @@ public class MapPipelineBenchmarks
             Bands = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B11", "B12", "NDVI"],
             Scaling = new InputScaling(10000), Spatial = SpatialPolicy.BilinearResize, InputSize = Tile, EmbeddingDim = 13,
         };
+
+        public int BatchSize => 16;
 
         public float[] EmbedBatch(IReadOnlyList<Patch> patches, CancellationToken cancellationToken = default)
         {

@@ -37,7 +37,7 @@ internal static class MapThroughput
                 Parallel.For(0, callers, _ => encoder.EmbedPreprocessed(warm, batch, new float[batch * c.EmbeddingDim])); // warm-up, as EncoderOnly
                 var request = new MapRequest
                 {
-                    InputPath = raster, OutputPrefix = Path.Combine(outDir, "map"), BatchSize = batch, Resume = false,
+                    InputPath = raster, OutputPrefix = Path.Combine(outDir, "map"), Resume = false,
                     Harmonize = HarmonizeMode.Off, EmbedConcurrency = callers,
                 };
                 var sw = Stopwatch.StartNew();

@@ -20,9 +20,13 @@ internal sealed class MapManifestRun
         foreach (var o in new Option[] { Manifest, Shard, ShardCount, Work }) command.Options.Add(o);
     }
 
-    public async Task<int> RunAsync(ParseResult parse, string[] inputs, EncoderCliOptions encoder, MapRequest settings, CancellationToken token)
+    public async Task<int> RunAsync(ParseResult parse, MapCliOptions map, CancellationToken token)
     {
-        if (inputs.Length > 0) throw new ArgumentException("--manifest takes its inputs from the manifest; give no input rasters (or drop --manifest).");
+        if (parse.GetValue(map.Output) is not null) throw new ArgumentException("--manifest writes where the manifest says (its output root); drop --output.");
+        var settings = map.Settings(parse, "manifest", "manifest");
+        settings.Validate();
+        var encoder = map.Encoder;
+        if (parse.GetValue(map.Inputs)!.Length > 0) throw new ArgumentException("--manifest takes its inputs from the manifest; give no input rasters (or drop --manifest).");
         var shardText = parse.GetValue(Shard) ?? throw new ArgumentException("--manifest needs --shard i/n (or --shard env).");
         var shard = shardText == "env" ? ShardSpec.FromEnvironment(Environment.GetEnvironmentVariable, parse.GetValue(ShardCount)) : ShardSpec.Parse(shardText);
         var manifest = WorkManifest.Load(parse.GetValue(Manifest)!);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using SSL4Eco.Inference.Geo.Rasters;
 using SSL4Eco.Inference.Geo.Seasons;
 
 namespace SSL4Eco.Cli.Commands;
@@ -22,15 +23,8 @@ internal static class SeasonsCommand
             { scenes, greenup, maturity, senescence, dormancy, maxCloud };
         command.SetAction(parse => CliRunner.Run(() =>
         {
-            var candidates = ReadScenes(parse.GetValue(scenes)!.FullName);
-            string?[] transitions = [parse.GetValue(greenup), parse.GetValue(maturity), parse.GetValue(senescence), parse.GetValue(dormancy)];
-            PhenologyCalendar? calendar = null;
-            if (transitions.Any(t => t is not null))
-            {
-                if (transitions.Any(t => t is null)) throw new ArgumentException("Give all four transition dates (--greenup, --maturity, --senescence, --dormancy) or none.");
-                var d = transitions.Select(t => DateOnly.ParseExact(t!, "yyyy-MM-dd", CultureInfo.InvariantCulture)).ToArray();
-                calendar = PhenologyCalendar.FromDates(d[0], d[1], d[2], d[3]);
-            }
+            var candidates = SeasonInputs.ReadScenes(parse.GetValue(scenes)!.FullName);
+            var calendar = SeasonInputs.Calendar(Date(parse, greenup), Date(parse, maturity), Date(parse, senescence), Date(parse, dormancy));
             Console.WriteLine("season\tfrom_day\tto_day\tscene\tdate\tcloud_fraction\tdays_from_middle");
             foreach (var p in SeasonPicker.Pick(candidates, calendar, parse.GetValue(maxCloud)))
                 Console.WriteLine(FormattableString.Invariant(
@@ -40,19 +34,6 @@ internal static class SeasonsCommand
         return command;
     }
 
-    private static List<SceneCandidate> ReadScenes(string path)
-    {
-        var lines = File.ReadAllLines(path).Where(l => !string.IsNullOrWhiteSpace(l)).ToArray();
-        if (lines.Length < 2) throw new InvalidDataException($"'{path}' lists no scenes (expected a header id,date,cloud_fraction and rows).");
-        return lines.Skip(1).Select((line, i) =>
-        {
-            var c = line.Split(',');
-            if (c.Length < 3) throw new InvalidDataException($"'{path}' line {i + 2}: expected id,date,cloud_fraction.");
-            if (!DateOnly.TryParseExact(c[1].Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
-                throw new InvalidDataException($"'{path}' line {i + 2}: '{c[1]}' is not a yyyy-MM-dd date.");
-            if (!double.TryParse(c[2], NumberStyles.Float, CultureInfo.InvariantCulture, out var cloud) || cloud < 0 || cloud > 1)
-                throw new InvalidDataException($"'{path}' line {i + 2}: cloud fraction '{c[2]}' is not in 0..1.");
-            return new SceneCandidate(c[0].Trim(), date, cloud);
-        }).ToList();
-    }
+    private static DateOnly? Date(ParseResult parse, Option<string?> option) =>
+        parse.GetValue(option) is { } text ? AcquisitionDate.Parse(text, option.Name) : null;
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using SSL4Eco.Inference.Geo.Rasters;
 
 namespace SSL4Eco.Cli.Commands;
@@ -23,33 +22,11 @@ internal static class StackCommand
         command.SetAction(parse => CliRunner.Run(() =>
         {
             var paths = parse.GetValue(files)!;
-            var names = parse.GetValue(bands)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-            IReadOnlyList<BandFile> stack;
-            if (names is null) stack = BandStack.FromFileNames(paths);
-            else if (names.Length != paths.Length) throw new ArgumentException($"--bands names {names.Length} bands for {paths.Length} files.");
-            else stack = paths.Select((p, i) => new BandFile(names[i], p)).ToList();
-
-            var metadata = new Dictionary<string, string>();
-            if (parse.GetValue(baseline) is { } b)
-            {
-                if (!double.TryParse(b, NumberStyles.Float, CultureInfo.InvariantCulture, out _)) throw new ArgumentException($"--baseline '{b}' is not a processing baseline like 04.00.");
-                metadata["PROCESSING_BASELINE"] = b;
-            }
-            var dateText = parse.GetValue(date);
-            if (dateText is not null)
-            {
-                if (!DateOnly.TryParseExact(dateText, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _)) throw new ArgumentException($"--date '{dateText}' is not yyyy-MM-dd.");
-                metadata["DATE"] = dateText;
-            }
-            else
-            {
-                var dates = paths.Select(BandStack.DateFromFileName).Distinct().ToList();
-                if (dates is [{ } only]) metadata["DATE"] = only.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-                else if (dates.Count(d => d is not null) > 1) throw new ArgumentException($"The file names carry different dates ({string.Join(", ", dates.Where(d => d is not null).Select(d => d!.Value.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)))}); a stack is one date.");
-            }
+            var stack = BandStack.Named(paths, parse.GetValue(bands)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+            var metadata = BandStack.SceneMetadata(paths, parse.GetValue(baseline), parse.GetValue(date) is { } d ? AcquisitionDate.Parse(d, "--date") : null);
             Directory.CreateDirectory(parse.GetValue(output)!.DirectoryName!);
             var vrt = BandStack.WriteVrt(stack, parse.GetValue(output)!.FullName, metadata: metadata);
-            Console.WriteLine($"wrote {vrt}: {string.Join(", ", stack.Select(s => s.Band))}{(metadata.TryGetValue("DATE", out var d) ? " (" + d + ")" : "")}");
+            Console.WriteLine($"wrote {vrt}: {string.Join(", ", stack.Select(s => s.Band))}{(metadata.TryGetValue("DATE", out var day) ? " (" + day + ")" : "")}");
             return 0;
         }));
         return command;

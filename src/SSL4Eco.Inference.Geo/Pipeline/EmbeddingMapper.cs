@@ -47,6 +47,8 @@ public static class EmbeddingMapper
         ArgumentNullException.ThrowIfNull(model);
         request.Validate();
         model.Contract.Validate();
+        if (model.BatchSize is < 1 or > EncoderOptions.MaxBatchSize)
+            throw new ArgumentException($"Batch size (--batch-size, IEmbeddingModel.BatchSize) must be 1 to {EncoderOptions.MaxBatchSize}, got {model.BatchSize}.");
         logger ??= NullLogger.Instance;
         var (outputFiles, outputFolders) = OutputsOf(request);
         OutputGuard.Check([request.InputPath, request.CloudMaskPath], outputFiles, outputFolders);

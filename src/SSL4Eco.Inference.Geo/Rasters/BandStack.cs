@@ -34,9 +34,6 @@ public static partial class BandStack
     [GeneratedRegex(@"(?:^|[_.\-])(B(?:0?[1-9]|1[0-2]|8A))(?=[_.\-]|$)", RegexOptions.IgnoreCase)]
     private static partial Regex BandToken();
 
-    [GeneratedRegex(@"(?:^|[_.\-])(\d{8})(?:T\d{6})?(?=[_.\-]|$)")]
-    private static partial Regex DateToken();
-
     /// <summary>
     /// The Sentinel-2 band a file holds, from its name: SAFE band files (<c>T32TQM_20240601T101559_B8A_20m.jp2</c>,
     /// <c>…_B02.jp2</c>), plain <c>B02.tif</c>, or Earth Search asset names (<c>red.tif</c>, <c>nir08.tif</c>,
@@ -51,15 +48,6 @@ public static partial class BandStack
         return AssetNames.TryGetValue(name, out var band) ? band : null;
     }
 
-    /// <summary>The acquisition date in a file name (<c>…_20240601T101559_…</c> or <c>…_20240601_…</c>), or null.</summary>
-    public static DateOnly? DateFromFileName(string path)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        foreach (Match m in DateToken().Matches(System.IO.Path.GetFileNameWithoutExtension(path)))
-            if (DateOnly.TryParseExact(m.Groups[1].Value, "yyyyMMdd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d)) return d;
-        return null;
-    }
-
     /// <summary>Band files named by <see cref="BandFromFileName"/>, in the given order.</summary>
     /// <exception cref="ArgumentException">A file name names no band (the message names the file).</exception>
     public static IReadOnlyList<BandFile> FromFileNames(IEnumerable<string> paths)
@@ -67,6 +55,40 @@ public static partial class BandStack
         ArgumentNullException.ThrowIfNull(paths);
         return paths.Select(p => new BandFile(BandFromFileName(p)
             ?? throw new ArgumentException($"'{System.IO.Path.GetFileName(p)}' names no Sentinel-2 band (e.g. …_B02_10m.jp2, B8A.tif, nir08.tif); give the band names explicitly."), p)).ToList();
+    }
+
+    /// <summary>
+    /// Band files for <paramref name="paths"/>: named by <paramref name="bands"/> (one per file, in order) or, when null, by
+    /// <see cref="BandFromFileName"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The counts differ, or a file name names no band.</exception>
+    public static IReadOnlyList<BandFile> Named(IReadOnlyList<string> paths, IReadOnlyList<string>? bands)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        if (bands is null) return FromFileNames(paths);
+        if (bands.Count != paths.Count) throw new ArgumentException($"--bands names {bands.Count} bands for {paths.Count} files.");
+        return [.. paths.Select((p, i) => new BandFile(bands[i], p))];
+    }
+
+    /// <summary>
+    /// The scene metadata a stack of <paramref name="paths"/> records: <c>PROCESSING_BASELINE</c> when
+    /// <paramref name="baseline"/> is given, and <c>DATE</c> (<paramref name="date"/>, else the date the file names agree on).
+    /// </summary>
+    /// <exception cref="ArgumentException">The baseline is not a number like 04.00, or the file names carry different dates.</exception>
+    public static Dictionary<string, string> SceneMetadata(IReadOnlyList<string> paths, string? baseline, DateOnly? date)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        var metadata = new Dictionary<string, string>();
+        if (baseline is not null)
+        {
+            if (!double.TryParse(baseline, NumberStyles.Float, CultureInfo.InvariantCulture, out _)) throw new ArgumentException($"--baseline '{baseline}' is not a processing baseline like 04.00.");
+            metadata["PROCESSING_BASELINE"] = baseline;
+        }
+        var dates = date is not null ? [date] : paths.Select(AcquisitionDate.FromFileName).Distinct().ToList();
+        if (dates is [{ } only]) metadata["DATE"] = AcquisitionDate.ToText(only);
+        else if (dates.Count(d => d is not null) > 1)
+            throw new ArgumentException($"The file names carry different dates ({string.Join(", ", dates.OfType<DateOnly>().Select(AcquisitionDate.ToText))}); a stack is one date.");
+        return metadata;
     }
 
     /// <summary>

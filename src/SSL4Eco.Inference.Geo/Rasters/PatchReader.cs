@@ -156,7 +156,7 @@ public static class PatchReader
         {
             var v = ds.GetMetadataItem(key);
             if (v is null || v.Length < 10) continue;
-            if (DateOnly.TryParseExact(v[..10], "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d)) return d;
+            if (AcquisitionDate.TryParse(v[..10], out var d)) return d;
         }
         return null;
     }

@@ -55,7 +55,7 @@ np.save(out + '.cog.npy', np.transpose(cog.ReadAsArray(), (1, 2, 0)).astype(np.f
 
     private static MapRequest Request(string input, string prefix) => new()
     {
-        InputPath = input, OutputPrefix = prefix, Outputs = MapOutputs.All, BatchSize = 4, ReaderCount = 2, QueueCapacity = 3, MinValidFraction = 0.5,
+        InputPath = input, OutputPrefix = prefix, Outputs = MapOutputs.All, ReaderCount = 2, QueueCapacity = 3, MinValidFraction = 0.5,
     };
 
     [Fact]
@@ -110,11 +110,11 @@ np.save(out + '.cog.npy', np.transpose(cog.ReadAsArray(), (1, 2, 0)).astype(np.f
         using var dir = new TempDir();
         var input = dir.File("in.tif");
         PythonOracle.Run(MakeRaster, input, "500", "333");
-        var serial = new FeatureModel("B2", "B3", "B4");
-        await EmbeddingMapper.RunAsync(Request(input, dir.File("a")) with { Outputs = MapOutputs.Npy, BatchSize = 5 }, serial);
+        var serial = new FeatureModel("B2", "B3", "B4") { BatchSize = 5 };
+        await EmbeddingMapper.RunAsync(Request(input, dir.File("a")) with { Outputs = MapOutputs.Npy }, serial);
         var sizes = new System.Collections.Concurrent.ConcurrentQueue<int>();
-        var parallel = new FeatureModel("B2", "B3", "B4") { OnCall = (_, p) => sizes.Enqueue(p.Count) };
-        var result = await EmbeddingMapper.RunAsync(Request(input, dir.File("b")) with { Outputs = MapOutputs.Npy, BatchSize = 5, EmbedConcurrency = 3 }, parallel);
+        var parallel = new FeatureModel("B2", "B3", "B4") { BatchSize = 5, OnCall = (_, p) => sizes.Enqueue(p.Count) };
+        var result = await EmbeddingMapper.RunAsync(Request(input, dir.File("b")) with { Outputs = MapOutputs.Npy, EmbedConcurrency = 3 }, parallel);
         Assert.Equal(File.ReadAllBytes(dir.File("a.npy")), File.ReadAllBytes(dir.File("b.npy")));
         Assert.Equal(31, parallel.PatchesEmbedded);
         Assert.Equal(0, result.Progress.Failed);
@@ -197,7 +197,7 @@ print(repr([a[2].astype(np.float64).mean(), a[2][0,0], a[2][-1,-1], a[0].astype(
         await Assert.ThrowsAnyAsync<ArgumentException>(() => EmbeddingMapper.RunAsync(Request(input, dir.File("x")), new FeatureModel("B8")));
         Assert.False(File.Exists(dir.File("x.tif")));
         await Assert.ThrowsAsync<SSL4Eco.Inference.Geo.Gdal.GdalException>(() => EmbeddingMapper.RunAsync(Request(dir.File("missing.tif"), dir.File("y")), new FeatureModel("B2")));
-        await Assert.ThrowsAsync<ArgumentException>(() => EmbeddingMapper.RunAsync(Request(input, dir.File("z")) with { BatchSize = 0 }, new FeatureModel("B2")));
+        await Assert.ThrowsAsync<ArgumentException>(() => EmbeddingMapper.RunAsync(Request(input, dir.File("z")), new FeatureModel("B2") { BatchSize = 0 }));
     }
 
     [Fact]

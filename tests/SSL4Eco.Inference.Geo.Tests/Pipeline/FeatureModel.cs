@@ -14,6 +14,9 @@ internal sealed class FeatureModel(params string[] bands) : IEmbeddingModel
     public ModelContract Contract { get; } = new() { Bands = bands, Scaling = new InputScaling(1), Spatial = SpatialPolicy.BilinearResize, InputSize = 64, EmbeddingDim = bands.Length * 3, ModelId = "feature-test" };
     public int Calls => _calls;
 
+    /// <summary>Patches per batch the map's embed stage groups (the model owns the batch size).</summary>
+    public int BatchSize { get; init; } = 4;
+
     /// <summary>Scaling override and weights hash the recipe reports (the features themselves do not change).</summary>
     public InputScaling? ScalingOverride { get; init; }
     public string? Weights { get; init; }

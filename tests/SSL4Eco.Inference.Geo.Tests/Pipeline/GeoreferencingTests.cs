@@ -55,7 +55,7 @@ print(json.dumps({'worst': worst, 'misaligned': misaligned, 'outside': outside,
         PythonOracle.Run(EmbeddingMapperTests.MakeRaster, input, "200", "150");   // 10 m UTM 32N, every pixel valid
         var request = new MapRequest
         {
-            InputPath = input, OutputPrefix = dir.File("m"), Outputs = MapOutputs.All, TileSize = tile, Stride = stride, BatchSize = 8, MinValidFraction = 0.5,
+            InputPath = input, OutputPrefix = dir.File("m"), Outputs = MapOutputs.All, TileSize = tile, Stride = stride, MinValidFraction = 0.5,
         };
         var result = await EmbeddingMapper.RunAsync(request, new FeatureModel("B2", "B3", "B4"));
         Assert.Equal(((150 - tile) / stride + 1, (200 - tile) / stride + 1), (result.Rows, result.Columns));

@@ -17,7 +17,7 @@ public class MapSafetyTests
 {
     private static MapRequest Request(string input, string prefix) => new()
     {
-        InputPath = input, OutputPrefix = prefix, Outputs = MapOutputs.Npy, BatchSize = 4, ReaderCount = 1, QueueCapacity = 3,
+        InputPath = input, OutputPrefix = prefix, Outputs = MapOutputs.Npy, ReaderCount = 1, QueueCapacity = 3,
     };
 
     /// <summary>Runs the map and cancels after <paramref name="calls"/> batches, leaving a resume state.</summary>

@@ -45,7 +45,7 @@ public class MultiDateMapperTests
         var req = new MapRequest { InputPath = "unused", OutputPrefix = dir.File("t"), Outputs = MapOutputs.GeoParquet };
         var result = await MultiDateMapper.RunAsync(req, [new(new DateOnly(2021, 8, 1), d2), new(new DateOnly(2021, 5, 1), d1)], DateAggregation.None,
             new FeatureModel("B2", "B3", "B4"));
-        Assert.Equal([dir.File("t.parquet")], result.AggregatedFiles.Select(Path.GetFullPath).ToArray());
+        Assert.Equal([dir.File("t.parquet")], result.Aggregated.Select(o => Path.GetFullPath(o.Path)).ToArray());
         var a = NpyFile.ReadSingle(dir.File("t_20210501.npy")).Data;
         var b = NpyFile.ReadSingle(dir.File("t_20210801.npy")).Data;
 

@@ -146,10 +146,10 @@ for name, descs in files.items():
     [Fact]
     public void Dates_are_read_from_file_names_and_missing_bands_are_named()
     {
-        Assert.Equal(new DateOnly(2024, 6, 1), BandStack.DateFromFileName("T32TQM_20240601T101559_B02_10m.jp2"));
-        Assert.Equal(new DateOnly(2021, 7, 10), BandStack.DateFromFileName("s2_20210710.tif"));
-        Assert.Null(BandStack.DateFromFileName("B02.tif"));
-        Assert.Null(BandStack.DateFromFileName("x_20241399_B02.tif"));   // not a date
+        Assert.Equal(new DateOnly(2024, 6, 1), AcquisitionDate.FromFileName("T32TQM_20240601T101559_B02_10m.jp2"));
+        Assert.Equal(new DateOnly(2021, 7, 10), AcquisitionDate.FromFileName("s2_20210710.tif"));
+        Assert.Null(AcquisitionDate.FromFileName("B02.tif"));
+        Assert.Null(AcquisitionDate.FromFileName("x_20241399_B02.tif"));   // not a date
         var e = Assert.Throws<ArgumentException>(() => BandStack.FromFileNames(["B02.tif", "scene.tif"]));
         Assert.Contains("'scene.tif'", e.Message);
         Assert.Equal(["B2", "B8A"], BandStack.FromFileNames(["B02.tif", "nir08.tif"]).Select(f => f.Band).ToArray());

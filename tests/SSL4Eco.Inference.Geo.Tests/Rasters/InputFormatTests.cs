@@ -46,7 +46,7 @@ with zipfile.ZipFile(f'{d}/in.zip', 'w', zipfile.ZIP_DEFLATED) as z: z.write(f'{
 
     private static MapRequest Request(string input, string prefix) => new()
     {
-        InputPath = input, OutputPrefix = prefix, Outputs = MapOutputs.Npy | MapOutputs.Cog, BatchSize = 4, ReaderCount = 2, QueueCapacity = 3,
+        InputPath = input, OutputPrefix = prefix, Outputs = MapOutputs.Npy | MapOutputs.Cog, ReaderCount = 2, QueueCapacity = 3,
         MinValidFraction = 0.5,
     };
 
@@ -97,7 +97,7 @@ with zipfile.ZipFile(f'{d}/in.zip', 'w', zipfile.ZIP_DEFLATED) as z: z.write(f'{
             Assert.Equal(0.0, jp2.Band(1).NoData);
         }
         var result = await Map(dir.File("in.jp2"), dir.File("jp2"), "B2", "B3", "B4");
-        Assert.Equal(reference, result with { Files = reference.Files });
+        Assert.Equal(reference, result with { Outputs = reference.Outputs });
         AssertSameMap(dir.File("ref"), dir.File("jp2"));
     }
 
@@ -167,7 +167,7 @@ np.save(f'{d}/stack.npy', np.stack(out).astype(np.float32))
         using var dir = new TempDir();
         var reference = await MapReference(dir);
         var result = await Map($"/vsizip/{dir.File("in.zip")}/in.tif", dir.File("zip"), "B2", "B3", "B4");
-        Assert.Equal(reference, result with { Files = reference.Files });
+        Assert.Equal(reference, result with { Outputs = reference.Outputs });
         AssertSameMap(dir.File("ref"), dir.File("zip"));
     }
 
@@ -178,7 +178,7 @@ np.save(f'{d}/stack.npy', np.stack(out).astype(np.float32))
         var reference = await MapReference(dir);
         using var server = new RangeServer(new() { ["/in.tif"] = File.ReadAllBytes(dir.File("in.tif")) });
         var result = await Map($"/vsicurl/{server.Url}in.tif", dir.File("curl"), "B2", "B3", "B4");
-        Assert.Equal(reference, result with { Files = reference.Files });
+        Assert.Equal(reference, result with { Outputs = reference.Outputs });
         AssertSameMap(dir.File("ref"), dir.File("curl"));
         var ranged = server.Requests.Where(r => r.Path == "/in.tif" && r.Range is not null).ToList();
         Assert.NotEmpty(ranged);

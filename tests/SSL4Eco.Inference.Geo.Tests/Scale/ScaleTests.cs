@@ -158,12 +158,12 @@ public class ScalePlanAndMergeTests
         PythonOracle.Run(EmbeddingMapperTests.MakeRaster, input, "500", "333");
         var single = await EmbeddingMapper.RunAsync(new MapRequest
         {
-            InputPath = input, OutputPrefix = dir.File("single"), Outputs = MapOutputs.Cog | MapOutputs.GeoParquet, TileSize = 64, Stride = 32, BatchSize = 4,
+            InputPath = input, OutputPrefix = dir.File("single"), Outputs = MapOutputs.Cog | MapOutputs.GeoParquet, TileSize = 64, Stride = 32,
         }, new FeatureModel("B2", "B3", "B4"));
         var manifest = Plan([input], dir.File("out"), 4);
         // Three shards at once, and shard 1 a second time at the same moment (same work folder: the unit locks serialise it).
         var results = await Task.WhenAll(new[] { 0, 1, 2, 1 }.Select(i => Task.Run(() =>
-            ShardRunner.RunAsync(manifest, new ShardSpec(i, 3), new FeatureModel("B2", "B3", "B4"), dir.File("work"), new MapRequest { InputPath = "x", OutputPrefix = "x", BatchSize = 4 }))));
+            ShardRunner.RunAsync(manifest, new ShardSpec(i, 3), new FeatureModel("B2", "B3", "B4"), dir.File("work"), new MapRequest { InputPath = "x", OutputPrefix = "x" }))));
         Assert.Equal(12, results.Take(3).Sum(r => r.Owned));
         Assert.Equal(4, results[1].Mapped + results[3].Mapped);
         Assert.Equal(4, results[1].Skipped + results[3].Skipped);
