@@ -4,14 +4,15 @@ using SSL4Eco.Inference.Embedding;
 using SSL4Eco.Inference.Files;
 using SSL4Eco.Inference.Geo.Gdal;
 using SSL4Eco.Inference.Geo.Outputs;
-using SSL4Eco.Inference.Geo.Tiling;
 using SSL4Eco.Inference.Preprocessing;
 
 namespace SSL4Eco.Inference.Geo.Pipeline;
 
 /// <summary>
-/// Turns a raster into an embedding map: tile grid → readers (one GDAL dataset each) → batched <see cref="IEmbeddingModel.EmbedBatch(IReadOnlyList{Patch}, Span{float}, CancellationToken)"/>
-/// → a writer that records every finished tile in a resume state → final outputs (COG, npy + JSON, GeoParquet), each written to a
+/// Turns a raster into an embedding map: a plan (tile grid, ROI tiles, resume facts, metadata) → read (readers, one GDAL
+/// dataset each) → embed (batches of the model's <see cref="IEmbeddingModel.BatchSize"/> through
+/// <see cref="IEmbeddingModel.EmbedBatch(IReadOnlyList{Patch}, Span{float}, CancellationToken)"/>) → record (every finished tile
+/// in a resume state) → the outputs asked for (COG, npy + JSON, GeoParquet: the registered writers), each written to a
 /// temporary path and renamed on success.
 /// </summary>
 /// <remarks>
