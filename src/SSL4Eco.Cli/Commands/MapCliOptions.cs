@@ -42,12 +42,19 @@ internal sealed class MapCliOptions
         Planned.AddTo(command);
     }
 
-    /// <summary>The settings every map of this command line shares (the manifest form takes nothing else).</summary>
-    public MapRequest Settings(ParseResult parse, string input, string prefix) => new()
+    /// <summary>
+    /// The settings every map of this command line shares (the manifest form takes nothing else); the batch size, which the
+    /// encoder owns, is checked here too, so a bad value is refused before any output or model is touched.
+    /// </summary>
+    public MapRequest Settings(ParseResult parse, string input, string prefix)
     {
-        InputPath = input, OutputPrefix = prefix, ReaderCount = parse.GetValue(Readers),
-        EmbedConcurrency = Encoder.Budget(parse, parse.GetValue(EmbedConcurrency)).EmbedConcurrency,
-    };
+        new EncoderOptions { BatchSize = parse.GetValue(Encoder.BatchSize) }.Validate();
+        return new()
+        {
+            InputPath = input, OutputPrefix = prefix, ReaderCount = parse.GetValue(Readers),
+            EmbedConcurrency = Encoder.Budget(parse, parse.GetValue(EmbedConcurrency)).EmbedConcurrency,
+        };
+    }
 
     /// <summary>The request of a map of <paramref name="input"/> to <paramref name="output"/> (a preview or a head also needs the COG).</summary>
     public MapRequest Request(ParseResult parse, string input, FileInfo output)

@@ -232,6 +232,8 @@ torch.save(ck, out)
     [Theory]
     [InlineData("--readers", "100000")]
     [InlineData("--embed-concurrency", "100000")]
+    [InlineData("--batch-size", "0")]
+    [InlineData("--batch-size", "100000")]
     public void MachineLimits_MapConcurrency_IsValidatedAgainstTheMachine(string option, string value)
     {
         using var dir = new TempDir();
