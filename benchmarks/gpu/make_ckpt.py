@@ -7,6 +7,7 @@ The same weights go to OUT.ckpt.torchvision.pth (torchvision names, fc = Identit
 import os, sys
 import torch
 
+sys.dont_write_bytecode = True  # no __pycache__ in the tests' folder
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'tests', 'SSL4Eco.TestSupport', 'python'))
 import resnet_fixture  # noqa: E402
 

@@ -13,7 +13,7 @@ public static class PythonOracle
     public const string Python = "/usr/bin/python3";
 
     /// <summary>The shared Python scripts (tests/SSL4Eco.TestSupport/python), importable from every oracle script.</summary>
-    public static string ScriptsDirectory { get; } = Path.Combine(Repo.Root, "tests", "SSL4Eco.TestSupport", "python");
+    public static string ScriptsDirectory => Path.Combine(Repo.Root, "tests", "SSL4Eco.TestSupport", "python");
 
     /// <summary>Prelude prepended to every script: quiet warnings.</summary>
     private const string Prelude = "import warnings, sys\nwarnings.filterwarnings('ignore')\n";
@@ -35,6 +35,7 @@ public static class PythonOracle
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["OMP_NUM_THREADS"] = "2";
         psi.Environment["PYTHONPATH"] = ScriptsDirectory;
+        psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1"; // no __pycache__ in the source tree
         using var p = Process.Start(psi) ?? throw new InvalidOperationException("Could not start " + Python);
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
