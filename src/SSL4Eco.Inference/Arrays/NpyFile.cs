@@ -13,7 +13,7 @@ namespace SSL4Eco.Inference.Arrays;
 /// Writes go to a temporary file renamed on success.
 /// </summary>
 /// <remarks>Static and thread-safe.</remarks>
-public static partial class NpyFile
+internal static partial class NpyFile
 {
     private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 

@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 namespace SSL4Eco.Inference.Checkpoints;
 
 /// <summary>Element types of PyTorch storages the reader understands.</summary>
-public enum CheckpointDType
+internal enum CheckpointDType
 {
     /// <summary><c>torch.float32</c>.</summary>
     Float32,
@@ -31,7 +31,7 @@ public enum CheckpointDType
 
 /// <summary>Size and naming facts of <see cref="CheckpointDType"/>.</summary>
 /// <remarks>Stateless; thread-safe.</remarks>
-public static class CheckpointDTypes
+internal static class CheckpointDTypes
 {
     /// <summary>Bytes per element.</summary>
     public static int ElementSize(this CheckpointDType dtype) => dtype switch
@@ -79,7 +79,7 @@ public static class CheckpointDTypes
 
 /// <summary>A storage (flat typed buffer) of a checkpoint; its bytes are read from the file only when a tensor is materialised.</summary>
 /// <remarks>Thread-safe: reads are serialised by the owning document.</remarks>
-public sealed class CheckpointStorage
+internal sealed class CheckpointStorage
 {
     private readonly Func<long, long, byte[]> _read; // (byteOffset, byteCount) -> bytes
     private readonly Action<long> _reserve; // accounts bytes about to be allocated
@@ -111,7 +111,7 @@ public sealed class CheckpointStorage
 /// as <c>torch._utils._rebuild_tensor_v2</c> would build it. The view was checked against the storage size when read.
 /// </summary>
 /// <remarks>Immutable; thread-safe.</remarks>
-public sealed class CheckpointTensor
+internal sealed class CheckpointTensor
 {
     internal CheckpointTensor(CheckpointStorage storage, CheckpointDType dtype, long offset, long[] shape, long[] strides, bool requiresGrad)
     {

@@ -50,7 +50,7 @@ public static partial class CheckpointLayouts
 
     /// <summary>Extracts the ResNet-50 encoder of a loaded checkpoint.</summary>
     /// <exception cref="CheckpointFormatException">No layout is recognised, or tensors are missing or mis-shaped (the message lists them).</exception>
-    public static EncoderCheckpoint ReadEncoder(CheckpointDocument document)
+    internal static EncoderCheckpoint ReadEncoder(CheckpointDocument document)
     {
         ArgumentNullException.ThrowIfNull(document);
         var root = document.Root as PickleDict

@@ -11,7 +11,7 @@ namespace SSL4Eco.Inference.Checkpoints;
 /// tensors → <see cref="CheckpointTensor"/>, class references → <see cref="PickleGlobal"/>, instances of unknown classes → <see cref="PickleObject"/>.
 /// </summary>
 /// <remarks>Immutable; thread-safe.</remarks>
-public sealed class PickleTuple : IReadOnlyList<object?>, IEquatable<PickleTuple>
+internal sealed class PickleTuple : IReadOnlyList<object?>, IEquatable<PickleTuple>
 {
     private readonly object?[] _items;
 
@@ -68,7 +68,7 @@ public sealed class PickleTuple : IReadOnlyList<object?>, IEquatable<PickleTuple
 /// as <see cref="PickleNone.Value"/>.
 /// </summary>
 /// <remarks>Not thread-safe for mutation; the reader never mutates it after loading.</remarks>
-public sealed class PickleDict : OrderedDictionary<object, object?>
+internal sealed class PickleDict : OrderedDictionary<object, object?>
 {
     /// <summary>Creates an empty dict.</summary>
     public PickleDict() { }
@@ -85,7 +85,7 @@ public sealed class PickleDict : OrderedDictionary<object, object?>
 
 /// <summary>Stands for Python's <c>None</c> where .NET forbids <see langword="null"/> (dictionary keys, set members).</summary>
 /// <remarks>Immutable singleton; thread-safe.</remarks>
-public sealed class PickleNone
+internal sealed class PickleNone
 {
     private PickleNone() { }
 
@@ -100,7 +100,7 @@ public sealed class PickleNone
 /// <param name="Module">The module, e.g. <c>argparse</c>.</param>
 /// <param name="Name">The qualified name, e.g. <c>Namespace</c>.</param>
 /// <remarks>Immutable; thread-safe.</remarks>
-public sealed record PickleGlobal(string Module, string Name)
+internal sealed record PickleGlobal(string Module, string Name)
 {
     /// <summary>The dotted full name.</summary>
     public string FullName => Module + "." + Name;
@@ -116,7 +116,7 @@ public sealed record PickleGlobal(string Module, string Name)
 /// importing or running anything.
 /// </summary>
 /// <remarks>Not thread-safe for mutation; the reader never mutates it after loading.</remarks>
-public sealed class PickleObject
+internal sealed class PickleObject
 {
     internal PickleObject(PickleGlobal type, PickleTuple args, bool viaNewObj)
     {

@@ -5,7 +5,7 @@ using System.Security.Cryptography;
 namespace SSL4Eco.Inference.Checkpoints;
 
 /// <summary>The container format of a checkpoint file.</summary>
-public enum CheckpointFileFormat
+internal enum CheckpointFileFormat
 {
     /// <summary>The zip format of <c>torch.save</c> (PyTorch ≥ 1.6): <c>prefix/data.pkl</c> plus <c>prefix/data/KEY</c> storages.</summary>
     Zip,
@@ -27,7 +27,7 @@ public enum CheckpointFileFormat
 /// <para>Malformed input raises <see cref="CheckpointFormatException"/> whose message says "truncated" or "corrupt" and what was found.</para>
 /// <para>Thread-safety: the static methods are thread-safe; see <see cref="CheckpointDocument"/>.</para>
 /// </remarks>
-public static class PyTorchCheckpoint
+internal static class PyTorchCheckpoint
 {
     private static readonly BigInteger LegacyMagic = BigInteger.Parse("119547037146038801333356", System.Globalization.CultureInfo.InvariantCulture);
 
@@ -243,7 +243,7 @@ public static class PyTorchCheckpoint
 /// Thread-safe for reading: tensor reads are serialised internally. Dispose to close the file; tensors cannot be
 /// materialised after disposal.
 /// </remarks>
-public sealed class CheckpointDocument : IDisposable
+internal sealed class CheckpointDocument : IDisposable
 {
     private readonly Stream _stream;
     private readonly bool _ownsStream;

@@ -9,7 +9,7 @@ namespace SSL4Eco.Inference.Files;
 /// without a process id, when older than an hour).
 /// </summary>
 /// <remarks>Stateless and thread-safe for distinct targets.</remarks>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Writes the target through a stream.</summary>
     /// <returns>The full path of the target.</returns>

@@ -4,7 +4,7 @@ using SSL4Eco.Inference.Onnx.Proto;
 namespace SSL4Eco.Inference.Onnx;
 
 /// <summary>The activation after a linear head.</summary>
-public enum HeadOutput
+internal enum HeadOutput
 {
     /// <summary>No activation (regression: raw <c>x·Wᵀ + b</c>).</summary>
     None,
@@ -19,7 +19,7 @@ public enum HeadOutput
 /// as a new output <c>prediction</c> <c>[batch, k]</c>; the <c>embedding</c> output is kept.
 /// </summary>
 /// <remarks>Stateless and thread-safe.</remarks>
-public static class OnnxHeadAppender
+internal static class OnnxHeadAppender
 {
     /// <summary>Name of the appended output.</summary>
     public const string PredictionName = "prediction";

@@ -22,27 +22,15 @@ public sealed class CliModelFixture : IDisposable
 
     public void Dispose() => Dir.Dispose();
 
+    // The model is resnet_fixture's (tests/SSL4Eco.TestSupport/python); benchmarks/gpu/make_ckpt.py builds the same one.
     private const string Script = """
-import torch, torchvision, numpy as np, sys, os, argparse, collections
+import torch, numpy as np, sys, os
 from osgeo import gdal
+import resnet_fixture
 torch.set_num_threads(2)
 out, samples = sys.argv[1], sys.argv[2]
-g = torch.Generator().manual_seed(3)
-m = torchvision.models.resnet50()
-m.conv1 = torch.nn.Conv2d(9, 64, 7, 2, 3, bias=False)
-with torch.no_grad():
-    for p in m.parameters():
-        p.copy_(torch.randn(p.shape, generator=g) * (1.0 / max(1, p[0].numel())) ** 0.5)
-    for mod in m.modules():
-        if isinstance(mod, torch.nn.BatchNorm2d):
-            mod.running_mean.copy_(torch.rand(mod.num_features, generator=g) - 0.5)
-            mod.running_var.copy_(torch.rand(mod.num_features, generator=g) + 0.5)
-m.fc = torch.nn.Identity()
-m.eval()
-enc = torch.nn.Sequential(*list(m.children())[:-1])
-sd = collections.OrderedDict(('encoder_q.' + k, v) for k, v in enc.state_dict().items())
-torch.save({'epoch': 99, 'global_step': 1, 'state_dict': sd, 'hyper_parameters': vars(argparse.Namespace(n_channels=9))},
-           os.path.join(out, 'seco-eco-test.ckpt'))
+m = resnet_fixture.build(9, torch.Generator().manual_seed(3), init='scaled-normal', gain=1.0, bn='running')
+resnet_fixture.save(m, os.path.join(out, 'seco-eco-test.ckpt'), layout='official')
 rows = []
 for name in ('patch_000.tif', 'patch_001.tif'):
     arr = gdal.Open(os.path.join(samples, 'patches', name)).ReadAsArray().astype(np.float32)

@@ -93,13 +93,7 @@ open(out, 'w').write('\n'.join(x))
     {
         using var dir = new TempDir();
         var ckpt = dir.File("four.pth");
-        PythonOracle.Run("""
-import torch, torchvision, sys
-m = torchvision.models.resnet50()
-m.conv1 = torch.nn.Conv2d(4, 64, 7, 2, 3, bias=False)
-sd = {k: v for k, v in m.state_dict().items() if not k.startswith('fc.')}
-torch.save(sd, sys.argv[1])
-""", ckpt);
+        ResNetFixture.Write(ckpt, inChannels: 4, layout: "torchvision");
         var (_, err) = HostileRun.Run(1, [ckpt], dir.Path, [], "--contract-bands", "convert", ckpt, "-o", dir.File("four.onnx"));
         Assert.DoesNotContain("--bands ...", err);
         Assert.DoesNotContain("library", err);

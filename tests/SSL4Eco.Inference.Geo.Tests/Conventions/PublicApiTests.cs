@@ -2,13 +2,4 @@ namespace SSL4Eco.Inference.Geo.Tests.Conventions;
 
 using SSL4Eco.Inference.Tests.Conventions;
 
-public class PublicApiTests
-{
-    private static readonly System.Reflection.Assembly Library = typeof(SSL4Eco.Inference.Geo.Pipeline.EmbeddingMapper).Assembly;
-
-    [Fact]
-    public void Public_api_matches_the_approved_file() => ApiConventions.VerifyPublicApi(Library);
-
-    [Fact]
-    public void Public_types_document_thread_safety_and_async_methods_take_a_token() => ApiConventions.VerifyConventions(Library);
-}
+public sealed class PublicApiTests() : LibraryConventionTests(typeof(SSL4Eco.Inference.Geo.Pipeline.EmbeddingMapper).Assembly) { }

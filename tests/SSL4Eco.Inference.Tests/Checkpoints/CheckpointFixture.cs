@@ -31,7 +31,8 @@ public sealed class CheckpointFixture : IDisposable
     public void Dispose() => Dir.Dispose();
 
     private const string Script = """
-import torch, torchvision, numpy as np, json, os, sys, collections, argparse, types, copy, hashlib
+import torch, numpy as np, json, os, sys, collections, argparse, types, copy, hashlib
+import resnet_fixture
 torch.set_num_threads(2)
 out = sys.argv[1]
 P = lambda n: os.path.join(out, n)
@@ -88,15 +89,7 @@ class Callback:
     def __init__(self): self.best = 0.5; self.mode = 'min'
 
 def resnet(ch):
-    m = torchvision.models.resnet50()
-    m.conv1 = torch.nn.Conv2d(ch, 64, 7, 2, 3, bias=False)
-    with torch.no_grad():
-        for mod in m.modules():
-            if isinstance(mod, torch.nn.BatchNorm2d):
-                mod.running_mean.normal_(generator=g); mod.running_var.uniform_(0.5, 2.0, generator=g)
-                mod.weight.normal_(generator=g); mod.bias.normal_(generator=g)
-                mod.num_batches_tracked.fill_(7)
-    return m.eval()
+    return resnet_fixture.build(ch, g, bn='running-affine')  # fc = Identity: no fc keys
 
 def dump_encoder(m, name):
     sd = {k: v for k, v in m.state_dict().items() if not k.startswith('fc.') and not k.endswith('num_batches_tracked')}
@@ -128,18 +121,18 @@ dump_encoder(q, 'lightning')
 
 # ---------- TorchGeo-style plain state dict, 12 channels, fc present ----------
 tg = resnet(12)
-torch.save(tg.state_dict(), P('torchgeo.pth'))
+resnet_fixture.save(tg, P('torchgeo.pth'), layout='torchgeo')
 dump_encoder(tg, 'torchgeo')
 
 # ---------- MoCo-style encoder_q. prefix inside a 'model' wrapper, legacy format ----------
 mo = resnet(9)
-msd = collections.OrderedDict(('encoder_q.' + k, v) for k, v in mo.state_dict().items())
+msd = collections.OrderedDict(('encoder_q.' + k, v) for k, v in resnet_fixture.state(mo, 'torchgeo').items())  # fc kept, as MoCo's
 msd['queue'] = torch.randn(8, 16, generator=g)
 torch.save({'model': msd, 'epoch': 3}, P('moco_legacy.pth'), _use_new_zipfile_serialization=False)
 dump_encoder(mo, 'moco')
 
 # ---------- broken: a key missing, an extra key, one wrong shape (stride-0 tensors keep it small) ----------
-shapes = {k: v.shape for k, v in tg.state_dict().items()}
+shapes = {k: v.shape for k, v in resnet_fixture.state(tg, 'torchgeo').items()}
 bad = collections.OrderedDict((k, torch.zeros(1).expand(*s) if len(s) else torch.zeros(())) for k, s in shapes.items())
 del bad['layer4.2.bn3.weight']
 bad['extra.weight'] = torch.zeros(2)

@@ -59,6 +59,35 @@ public sealed partial class DependencyRulesTests
         Assert.Equal(["A", "B", "C"], Assert.Single(cycles).Order());
     }
 
+    [Fact]
+    public void Test_projects_share_the_test_support_project_instead_of_linked_files()
+    {
+        var tests = Path.Combine(Repo.Root, "tests");
+        var support = XDocument.Load(Path.Combine(tests, "SSL4Eco.TestSupport", "SSL4Eco.TestSupport.csproj"));
+        Assert.Empty(support.Descendants("ProjectReference")); // generic: it knows no package of ours
+        Assert.Equal("false", support.Descendants("IsPackable").Single().Value);
+        foreach (var name in Directory.GetDirectories(tests).Select(Path.GetFileName).Where(n => n != "SSL4Eco.TestSupport"))
+        {
+            var csproj = XDocument.Load(Path.Combine(tests, name!, name + ".csproj"));
+            Assert.Contains(csproj.Descendants("ProjectReference"), r => r.Attribute("Include")!.Value.EndsWith("/SSL4Eco.TestSupport.csproj", StringComparison.Ordinal));
+            var linked = csproj.Descendants("Compile").Select(c => (string?)c.Attribute("Include") ?? "")
+                .Where(i => i.Contains("PythonOracle", StringComparison.Ordinal) || i.Contains("ApiConventions", StringComparison.Ordinal) || i.Contains("RangeServer", StringComparison.Ordinal)).ToArray();
+            Assert.True(linked.Length == 0, $"{name} links {string.Join(", ", linked)}; reference tests/SSL4Eco.TestSupport instead");
+        }
+    }
+
+    [Fact]
+    public void Only_the_fixture_script_builds_a_random_torchvision_resnet()
+    {
+        var sep = Path.DirectorySeparatorChar;
+        const string needle = "torchvision.models" + ".resnet50("; // split, so this file does not match itself
+        var builders = Directory.EnumerateFiles(Path.Combine(Repo.Root, "tests"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{sep}bin{sep}") && !f.Contains($"{sep}obj{sep}") && !f.Contains($"{sep}SSL4Eco.TestSupport{sep}"))
+            .Where(f => File.ReadAllText(f).Contains(needle, StringComparison.Ordinal))
+            .Select(f => Path.GetRelativePath(Repo.Root, f)).ToArray();
+        Assert.True(builders.Length == 0, "build the model with tests/SSL4Eco.TestSupport/python/resnet_fixture.py (import resnet_fixture), not in: " + string.Join(", ", builders));
+    }
+
     /// <summary>
     /// Namespace → the SSL4Eco namespaces its files name (using directives, qualified names, cref), over every source
     /// file under src/. A name resolves to the longest declared namespace it starts with.

@@ -17,26 +17,15 @@ namespace SSL4Eco.Inference.Tests.EndToEnd;
 public sealed class SeCoEcoParityTests(ITestOutputHelper output)
 {
     private const string Script = """
-import torch, torchvision, numpy as np, sys, os, argparse, types, collections
+import torch, numpy as np, sys, os, argparse, types, collections
 import torch.nn.functional as F
+import resnet_fixture
 torch.set_num_threads(2)
 out = sys.argv[1]
 g = torch.Generator().manual_seed(7)
 
 def make(cin):
-    m = torchvision.models.resnet50()
-    m.conv1 = torch.nn.Conv2d(cin, 64, 7, 2, 3, bias=False)
-    with torch.no_grad():
-        for p in m.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * (2.0 / max(1, p[0].numel())) ** 0.5)
-        for mod in m.modules():
-            if isinstance(mod, torch.nn.BatchNorm2d):
-                mod.running_mean.copy_(torch.rand(mod.num_features, generator=g) - 0.5)
-                mod.running_var.copy_(torch.rand(mod.num_features, generator=g) + 0.5)
-                mod.weight.copy_(torch.rand(mod.num_features, generator=g) + 0.5)
-                mod.bias.copy_(torch.rand(mod.num_features, generator=g) * 0.4 - 0.2)
-    m.fc = torch.nn.Identity()
-    return m.eval()
+    return resnet_fixture.build(cin, g, init='scaled-normal', gain=2.0, bn='running-affine')
 
 # Two raw SSL4Eco patches: 13 bands (B1..B12, NDVI) of uint16 DN, 256x256, one with a different dynamic range.
 rng = np.random.default_rng(11)
@@ -51,9 +40,8 @@ np.save(os.path.join(out, 'patches.npy'), raw)
 
 # --- official Lightning checkpoint (encoder_q = Sequential(conv1, bn1, relu, maxpool, layer1..4, avgpool)) ---
 m9 = make(9)
-enc = torch.nn.Sequential(*list(m9.children())[:-1])
 sd = collections.OrderedDict()
-for k, v in enc.state_dict().items():
+for k, v in resnet_fixture.encoder_state(m9, prefix='').items():
     sd['encoder_q.' + k] = v
     sd['encoder_k.' + k] = v.clone()
 for h in range(3):
@@ -75,9 +63,7 @@ with torch.no_grad():
 
 # --- TorchGeo rehost: plain torchvision state dict with 12 channels (fc present) ---
 m12 = make(12)
-sd12 = m12.state_dict()
-sd12['fc.weight'] = torch.zeros(1000, 2048); sd12['fc.bias'] = torch.zeros(1000)
-torch.save(sd12, os.path.join(out, 'torchgeo-like.pth'))
+resnet_fixture.save(m12, os.path.join(out, 'torchgeo-like.pth'), layout='torchgeo')
 x = torch.from_numpy(raw.astype(np.float32))[:, :12]
 x = F.interpolate(x, size=(224, 224), mode='bilinear', align_corners=False) / 10000.0
 with torch.no_grad():

@@ -42,11 +42,12 @@ public sealed class OnnxHeadAppenderTests : IClassFixture<OnnxHeadAppenderTests.
     }
 
     [Theory]
-    [InlineData(HeadOutput.None)]
-    [InlineData(HeadOutput.Softmax)]
-    [InlineData(HeadOutput.Sigmoid)]
-    public void Prediction_equals_manual_gemm_and_activation_of_the_embedding(HeadOutput act)
+    [InlineData(nameof(HeadOutput.None))]
+    [InlineData(nameof(HeadOutput.Softmax))]
+    [InlineData(nameof(HeadOutput.Sigmoid))]
+    public void Prediction_equals_manual_gemm_and_activation_of_the_embedding(string activation)
     {
+        var act = Enum.Parse<HeadOutput>(activation); // HeadOutput is internal: a public test method cannot take it
         var (w, b) = RandomHead(3);
         var bytes = AppendHead(w, b, act, new Dictionary<string, string> { ["ssl4eco.head.task"] = "biomes" });
         using var opts = OnnxTestModels.CpuOptions();

@@ -17,22 +17,12 @@ public sealed class ResNet50TorchParityTests
     public ResNet50TorchParityTests(ITestOutputHelper log) => _log = log;
 
     private const string Script = """
-        import os, numpy as np, torch, torchvision
+        import os, numpy as np, torch
+        import resnet_fixture
         torch.set_num_threads(2)
         torch.manual_seed(1234)
         out = sys.argv[1]
-        m = torchvision.models.resnet50()
-        m.conv1 = torch.nn.Conv2d(9, 64, 7, 2, 3, bias=False)
-        torch.nn.init.kaiming_normal_(m.conv1.weight, mode='fan_out', nonlinearity='relu')
-        with torch.no_grad():
-            for mod in m.modules():
-                if isinstance(mod, torch.nn.BatchNorm2d):
-                    mod.weight.uniform_(0.5, 1.5)
-                    mod.bias.normal_(0.0, 0.2)
-                    mod.running_mean.normal_(0.0, 0.5)
-                    mod.running_var.uniform_(0.5, 4.0)
-        m.fc = torch.nn.Identity()
-        m.eval()
+        m = resnet_fixture.build(9, bn='wide')  # torch's global generator, seeded above
         os.makedirs(os.path.join(out, 'state'))
         for k, v in m.state_dict().items():
             if k.startswith('fc.') or k.endswith('num_batches_tracked'):

@@ -14,7 +14,8 @@ namespace SSL4Eco.Inference.Tests.Preprocessing;
 public sealed class ScalingDiagnosticsTests
 {
     private const string Script = """
-import torch, torchvision, numpy as np, sys, os
+import torch, numpy as np, sys, os
+import resnet_fixture
 torch.set_num_threads(2)
 out, divisor = sys.argv[1], float(sys.argv[2])
 rng = np.random.default_rng(1)
@@ -23,8 +24,7 @@ b4, b8 = refl[:, 3], refl[:, 7]
 ndvi = (b8 - b4) / (b8 + b4 + np.float32(1e-5)); ndvi[ndvi < 0] = 0
 raw = np.concatenate([refl, (ndvi * 10000).astype(np.uint16)[:, None].astype(np.float32)], axis=1)
 np.save(os.path.join(out, 'patches.npy'), raw)
-m = torchvision.models.resnet50()
-m.conv1 = torch.nn.Conv2d(9, 64, 7, 2, 3, bias=False)
+m = resnet_fixture.build(9)
 x = torch.from_numpy(raw[:, [1, 2, 3, 4, 5, 6, 7, 8, 12]] / divisor)[:, :, 16:240, 16:240].float()
 with torch.no_grad():
     y = m.conv1(x)

@@ -56,13 +56,13 @@ public sealed class SeCoExporterTests : IClassFixture<TrainedRunFixture>
         NpyFile.Write(dir.File("x.npy"), x, 2, 9, 32, 32);
         var expected = exporter.Embed(x, 2, 9, 32, 32);
         var output = PythonOracle.Run("""
-import sys, json, numpy as np, torch, torch.nn as nn, torchvision
+import sys, json, numpy as np, torch, torch.nn as nn
+import resnet_fixture
 torch.set_num_threads(2)
 d = sys.argv[1]
 ck = torch.load(d + '/model.ckpt', map_location='cpu')
 sd = ck['state_dict']
-r = torchvision.models.resnet50()
-r.conv1 = nn.Conv2d(ck['hyper_parameters']['n_channels'], 64, 7, 2, 3, bias=False)
+r = resnet_fixture.build(ck['hyper_parameters']['n_channels'])
 enc = nn.Sequential(*list(r.children())[:-1], nn.Flatten())
 enc.load_state_dict({k[len('encoder_q.'):]: v for k, v in sd.items() if k.startswith('encoder_q.')}, strict=True)
 enc.eval()

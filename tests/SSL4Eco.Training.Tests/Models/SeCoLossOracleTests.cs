@@ -13,7 +13,8 @@ public sealed class SeCoLossOracleTests
 {
     private const string Script = """
 import json, os, sys
-import numpy as np, torch, torch.nn as nn, torch.nn.functional as F, torchvision
+import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
+import resnet_fixture
 torch.set_num_threads(2)
 # The same convolution path as the TorchSharp side: oneDNN off when SSL4ECO_MKLDNN=off (issue #9).
 torch.backends.mkldnn.enabled = os.environ.get('SSL4ECO_MKLDNN', 'auto').lower() not in ('off', '0', 'false')
@@ -21,11 +22,7 @@ d = sys.argv[1]
 meta = json.load(open(os.path.join(d, 'meta.json')))
 C, S, T, m = meta['channels'], meta['subspaces'], meta['temperature'], meta['momentum']
 def load(name): return torch.from_numpy(np.load(os.path.join(d, name + '.npy')))
-def encoder():
-    e = torchvision.models.resnet50()
-    e.conv1 = nn.Conv2d(C, 64, 7, 2, 3, bias=False)
-    e.fc = nn.Identity()
-    return e
+def encoder(): return resnet_fixture.build(C)  # weights loaded below; train() set below
 def head(): return nn.Sequential(nn.Linear(2048, 2048), nn.ReLU(), nn.Linear(2048, meta['dim']))
 enc_q, enc_k = encoder(), encoder()
 hq = nn.ModuleList([head() for _ in range(S)]); hk = nn.ModuleList([head() for _ in range(S)])

@@ -72,3 +72,17 @@ public static partial class ApiConventions
     [GeneratedRegex(@"thread[- ]safe|immutable|stateless|not thread|single[- ]threaded|one per thread", RegexOptions.IgnoreCase)]
     private static partial Regex ThreadSafety();
 }
+
+/// <summary>
+/// The two convention tests of a library's test project: derive once per library (<c>public sealed class PublicApiTests()
+/// : LibraryConventionTests(typeof(SomePublicType).Assembly) { }</c>); xUnit runs the inherited facts under the derived
+/// class's name, so <c>--filter FullyQualifiedName~PublicApi</c> still selects them.
+/// </summary>
+public abstract class LibraryConventionTests(Assembly library)
+{
+    [Fact]
+    public void Public_api_matches_the_approved_file() => ApiConventions.VerifyPublicApi(library);
+
+    [Fact]
+    public void Public_types_document_thread_safety_and_async_methods_take_a_token() => ApiConventions.VerifyConventions(library);
+}

@@ -5,13 +5,17 @@ namespace SSL4Eco.Inference.Tests.Oracle;
 /// <summary>
 /// Runs Debian's /usr/bin/python3 (torch 1.13, torchvision, onnx, sklearn, gdal, cv2) as an independent reference.
 /// Python is a test oracle only. Scripts get their arguments in sys.argv and should write results to files
-/// (npy/json) in a <see cref="TempDir"/>; stdout is returned for small answers.
+/// (npy/json) in a <see cref="TempDir"/>; stdout is returned for small answers. Scripts run with
+/// <see cref="ScriptsDirectory"/> on PYTHONPATH, so they can <c>import resnet_fixture</c> (see <see cref="ResNetFixture"/>).
 /// </summary>
 public static class PythonOracle
 {
     public const string Python = "/usr/bin/python3";
 
-    /// <summary>Prelude prepended to every script: quiet warnings, 2 torch threads when torch is imported.</summary>
+    /// <summary>The shared Python scripts (tests/SSL4Eco.TestSupport/python), importable from every oracle script.</summary>
+    public static string ScriptsDirectory => Path.Combine(Repo.Root, "tests", "SSL4Eco.TestSupport", "python");
+
+    /// <summary>Prelude prepended to every script: quiet warnings.</summary>
     private const string Prelude = "import warnings, sys\nwarnings.filterwarnings('ignore')\n";
 
     /// <summary>Runs the script text with the arguments; throws with Python's stderr on a non-zero exit.</summary>
@@ -19,21 +23,26 @@ public static class PythonOracle
     {
         var file = Path.Combine(Path.GetTempPath(), $"ssl4eco-oracle-{Guid.NewGuid():N}.py");
         File.WriteAllText(file, Prelude + script);
-        try
-        {
-            var psi = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            psi.ArgumentList.Add(file);
-            foreach (var a in args) psi.ArgumentList.Add(a);
-            psi.Environment["OMP_NUM_THREADS"] = "2";
-            using var p = Process.Start(psi) ?? throw new InvalidOperationException("Could not start " + Python);
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(TimeSpan.FromMinutes(5))) { p.Kill(true); throw new TimeoutException("Python oracle timed out."); }
-            if (p.ExitCode != 0)
-                throw new InvalidOperationException($"Python oracle failed (exit {p.ExitCode}). Is python3-torch/python3-sklearn installed (see .ci/run)?\n{stderr.Result}");
-            return stdout.Result;
-        }
+        try { return RunFile(file, args); }
         finally { File.Delete(file); }
+    }
+
+    /// <summary>Runs a script file (e.g. one in <see cref="ScriptsDirectory"/>) with the arguments; throws with Python's stderr on a non-zero exit.</summary>
+    public static string RunFile(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(file);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["OMP_NUM_THREADS"] = "2";
+        psi.Environment["PYTHONPATH"] = ScriptsDirectory;
+        psi.Environment["PYTHONDONTWRITEBYTECODE"] = "1"; // no __pycache__ in the source tree
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException("Could not start " + Python);
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(5))) { p.Kill(true); throw new TimeoutException("Python oracle timed out."); }
+        if (p.ExitCode != 0)
+            throw new InvalidOperationException($"Python oracle failed (exit {p.ExitCode}). Is python3-torch/python3-sklearn installed (see .ci/run)?\n{stderr.Result}");
+        return stdout.Result;
     }
 }
 

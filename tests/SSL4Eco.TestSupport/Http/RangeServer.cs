@@ -2,13 +2,13 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
-namespace SSL4Eco.Inference.Geo.Tests;
+namespace SSL4Eco.TestSupport;
 
 /// <summary>
 /// Minimal static HTTP/1.1 file server on 127.0.0.1 for <c>/vsicurl/</c>: GET and HEAD, single byte ranges
 /// (<c>206 Partial Content</c>, <c>Content-Range</c>, <c>Accept-Ranges: bytes</c>), 404 for anything else. Records every request.
 /// </summary>
-internal sealed class RangeServer : IDisposable
+public sealed class RangeServer : IDisposable
 {
     public sealed record Request(string Method, string Path, string? Range, int Status);
 
