@@ -1,3 +1,4 @@
+using SSL4Eco.Inference.Evaluation;
 using SSL4Eco.Inference.Files;
 using System.Globalization;
 using System.Text;
@@ -46,6 +47,13 @@ public sealed class EmbeddingTable
 
     /// <summary>Number of rows.</summary>
     public int Rows => Ids.Count;
+
+    /// <summary>
+    /// This table as a probe's <see cref="EmbeddingSet"/> named <paramref name="name"/>: with its ids when they name samples
+    /// (rows are then matched to label ids, never by position), without when they are only row numbers (<see cref="IdsAreRowNumbers"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The table is empty or holds NaN/∞ (the message names the row).</exception>
+    public EmbeddingSet ToEmbeddingSet(string name) => new(name, Values, Dimension, IdsAreRowNumbers ? null : Ids);
 
     /// <summary>The embedding of one row.</summary>
     public ReadOnlySpan<float> Row(int index) => Values.AsSpan(index * Dimension, Dimension);
