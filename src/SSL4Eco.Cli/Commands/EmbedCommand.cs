@@ -25,14 +25,11 @@ internal static class EmbedCommand
         {
             var inputs = parse.GetValue(files)!;
             var outPath = parse.GetValue(output)!.FullName;
-            var headFile = parse.GetValue(head);
-            var predictionFile = parse.GetValue(predictions);
+            var (headFile, predictionFile) = (parse.GetValue(head), parse.GetValue(predictions));
             if ((headFile is null) != (predictionFile is null))
                 throw new ArgumentException("--head and --predictions go together.");
             // Every output is checked before any patch is embedded: a known table format, and never one of the inputs.
-            foreach (var o in new[] { outPath, predictionFile?.FullName }.OfType<string>())
-                if (!TableExtensions.Contains(Path.GetExtension(o).ToLowerInvariant()))
-                    throw new ArgumentException($"cannot write '{Path.GetFileName(o)}': unknown table format '{Path.GetExtension(o)}' (use .npy, .csv or .parquet).");
+            foreach (var o in new[] { outPath, predictionFile?.FullName }.OfType<string>()) EmbeddingTable.CheckFormat(o);
             OutputGuard.Check(inputs.Select(f => (string?)f.FullName).Append(headFile?.FullName), [outPath, predictionFile?.FullName]);
             foreach (var o in new[] { outPath, predictionFile?.FullName }.OfType<string>()) Directory.CreateDirectory(Path.GetDirectoryName(o)!);
             var linearHead = headFile is null ? null : LinearHead.Load(headFile.FullName);
@@ -42,7 +39,6 @@ internal static class EmbedCommand
             // Files are read side by side and batches embedded side by side, each batch on its share of the cores.
             var budget = encoder.Budget(parse, embedConcurrency: null);
             using var model = await encoder.OpenAsync(parse, token, concurrentCallers: budget.EmbedConcurrency).ConfigureAwait(false);
-            int dim = model.Contract.EmbeddingDim;
             var skipped = parse.GetValue(skipNoData) ? new List<ValidPatch>() : null;
             var table = PatchFolderEmbeddings.EmbedFiles(inputs.Select(f => f.FullName).ToList(), model, bandNames, model.Options.BatchSize,
                 new InlineProgress<int>(n => Console.Error.Write($"\rembedded {n}/{inputs.Length}")), policy, skipped, token, budget);
@@ -50,20 +46,15 @@ internal static class EmbedCommand
             foreach (var s in skipped ?? [])
                 Console.Error.WriteLine(FormattableString.Invariant($"skipped {s.Source}: valid fraction {s.ValidFraction:0.###} < {policy.MinValidFraction:0.###} (nodata)"));
             if (table.Rows == 0) throw new ArgumentException($"None of the {inputs.Length} patches has enough valid pixels (--min-valid {policy.MinValidFraction}); nothing was written.");
-            var values = table.Values;
             await table.WriteAsync(outPath, token).ConfigureAwait(false);
-            Console.WriteLine($"wrote {outPath} ({table.Rows} x {dim}{(table.Rows < inputs.Length ? $", {inputs.Length - table.Rows} nodata patch(es) skipped" : "")}, model {model.Contract.ModelId}, provider {model.ActiveProvider})");
+            Console.WriteLine($"wrote {outPath} ({table.Rows} x {model.Contract.EmbeddingDim}{(table.Rows < inputs.Length ? $", {inputs.Length - table.Rows} nodata patch(es) skipped" : "")}, model {model.Contract.ModelId}, provider {model.ActiveProvider})");
             if (linearHead is not null)
             {
-                if (linearHead.InputDim != dim) throw new ArgumentException($"The head takes {linearHead.InputDim}-d embeddings; the model gives {dim}.");
-                var predicted = new EmbeddingTable(table.Ids, linearHead.Predict(values, table.Rows), linearHead.Outputs);
-                await predicted.WriteAsync(predictionFile!.FullName, token).ConfigureAwait(false);
+                await table.Predict(linearHead).WriteAsync(predictionFile!.FullName, token).ConfigureAwait(false);
                 Console.WriteLine($"wrote {predictionFile.FullName} ({linearHead.Task}: {string.Join(",", linearHead.OutputNames)})");
             }
             return 0;
         }, ct));
         return command;
     }
-
-    private static readonly string[] TableExtensions = [".npy", ".csv", ".parquet"];
 }

@@ -9,7 +9,7 @@ namespace SSL4Eco.Cli.Commands;
 /// <c>ssl4eco info MODEL</c>: prints an ONNX model's metadata, inputs and outputs; <c>ssl4eco info --providers</c>: what
 /// this install can run (ONNX Runtime, execution providers, CUDA driver/runtime, cuDNN, TensorRT) and what is missing.
 /// </summary>
-internal static class InfoCommand
+internal static partial class InfoCommand
 {
     public static Command Create()
     {
@@ -30,9 +30,10 @@ internal static class InfoCommand
             Console.WriteLine($"opset:     {info.OpsetVersion} (ir {info.IrVersion})");
             foreach (var i in info.Inputs) Console.WriteLine($"input:     {i.Name} {i.ElementType} {i.ShapeText}");
             foreach (var o in info.Outputs) Console.WriteLine($"output:    {o.Name} {o.ElementType} {o.ShapeText}");
-            try
+            if (info.TryReadContract(out var problem) is not { } c)
+                Console.WriteLine($"contract:  (none) {problem}");
+            else
             {
-                var c = ModelContract.FromMetadata(info.Metadata);
                 Console.WriteLine($"model id:  {c.ModelId} (version {c.Version})");
                 Console.WriteLine($"bands:     {string.Join(", ", c.Bands)}");
                 Console.WriteLine($"scaling:   x = (DN - {c.Scaling.Offset}) / {c.Scaling.Divisor}");
@@ -44,47 +45,9 @@ internal static class InfoCommand
                 if (c.Source is not null) Console.WriteLine($"source:    {c.Source}");
                 if (c.SourceSha256 is not null) Console.WriteLine($"sha256:    {c.SourceSha256}");
             }
-            catch (ModelMetadataException e)
-            {
-                Console.WriteLine($"contract:  (none) {e.Message}");
-            }
-            var known = ModelContract.FromMetadataKeys;
-            foreach (var kv in info.Metadata.Where(kv => !known.Contains(kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal))
-                Console.WriteLine($"meta:      {kv.Key} = {kv.Value}");
+            foreach (var kv in info.ExtraMetadata) Console.WriteLine($"meta:      {kv.Key} = {kv.Value}");
             return 0;
         }));
         return command;
-    }
-
-    /// <summary>Writes the provider report in plain words; exit code 0 (the report is the answer, even when little can run).</summary>
-    internal static int PrintProviders(ProviderReport r, TextWriter o)
-    {
-        o.WriteLine($"tool:          {ToolBuild.Name}");
-        if (r.NativeVersion is null)
-            o.WriteLine($"onnx runtime:  NOT LOADED ({r.NativeError}); {ToolBuild.ReinstallAdvice}");
-        else
-            o.WriteLine($"onnx runtime:  native {r.NativeVersion}, managed {r.ManagedVersion}" +
-                        (r.VersionsAgree ? " (versions agree)" : $" (MISMATCH: {ToolBuild.ReinstallAdvice})"));
-        if (OrtNativePath.Directory is { } dir) o.WriteLine($"native path:   {dir} (from {OrtNativePath.EnvironmentVariable})");
-        o.WriteLine($"built with:    {(r.AvailableProviders.Count == 0 ? "(nothing)" : string.Join(", ", r.AvailableProviders))}");
-        foreach (var c in r.Components)
-            o.WriteLine($"{(c.Name + ": ").PadRight(15)}{(c.Found ? "found" : "missing")} ({string.Join(", ", c.Found ? c.Libraries : c.Missing)}{(c.Found ? "" : " not found")})" +
-                        (c.Found ? "" : $"; {c.Remedy}"));
-        // ONNX Runtime loads its CUDA provider library from the folder it was loaded from.
-        string ortFolder = OrtNativePath.Directory ?? AppContext.BaseDirectory;
-        string cudaProvider = OperatingSystem.IsWindows() ? "onnxruntime_providers_cuda.dll" : "libonnxruntime_providers_cuda.so";
-        bool providerLibraryMissing = ToolBuild.IsGpu && r.IsBuiltWith(ExecutionProvider.Cuda) && !File.Exists(Path.Combine(ortFolder, cudaProvider));
-        if (providerLibraryMissing) o.WriteLine($"cuda provider: missing ({cudaProvider} is not in {ortFolder}); {ToolBuild.ProviderLibraryAdvice}");
-        foreach (var p in new[] { ExecutionProvider.Cpu, ExecutionProvider.Cuda, ExecutionProvider.TensorRT })
-        {
-            string verdict;
-            if (p != ExecutionProvider.Cpu && providerLibraryMissing) verdict = "no: ONNX Runtime's CUDA provider library is missing (see above)";
-            else if (r.CanRun(p)) verdict = "yes";
-            else if (r.NativeVersion is null) verdict = "no: ONNX Runtime did not load";
-            else if (!r.IsBuiltWith(p)) verdict = $"no: {ToolBuild.NotBuiltWithAdvice}";
-            else verdict = "no: missing " + string.Join(", ", r.MissingFor(p).Select(c => c.Name)) + " (see above)";
-            o.WriteLine($"--provider {p}:".PadRight(25) + verdict);
-        }
-        return 0;
     }
 }

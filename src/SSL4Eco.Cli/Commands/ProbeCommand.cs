@@ -1,7 +1,6 @@
 using System.CommandLine;
 using SSL4Eco.Cli.Reports;
 using SSL4Eco.Inference.Evaluation;
-using SSL4Eco.Inference.Files;
 using SSL4Eco.Inference.Geo.Tables;
 using SSL4Eco.Inference.Heads;
 using SSL4Eco.Inference.Registry;
@@ -35,84 +34,26 @@ internal static class ProbeCommand
         encoder.AddTo(command);
         command.SetAction((parse, ct) => CliRunner.RunAsync(async token =>
         {
-            var t = parse.GetValue(task);
-            var labelFile = parse.GetValue(labels)!;
-            // Outputs are checked (never an input) and their folders created before any fold is computed.
-            var reportFile = parse.GetValue(report);
-            var headOut = parse.GetValue(saveHead);
-            var readInputs = (parse.GetValue(embeddings) ?? []).Select(f => (string?)f.FullName)
-                .Append(labelFile.FullName).Append(parse.GetValue(split)?.FullName)
-                .Concat(parse.GetValue(patches) is { Exists: true } p ? p.EnumerateFiles().Select(f => (string?)f.FullName) : []);
-            OutputGuard.Check(readInputs, [reportFile?.FullName, reportFile is null ? null : Path.ChangeExtension(reportFile.FullName, ".md"), headOut?.FullName]);
-            foreach (var o in new[] { reportFile, headOut }.OfType<FileInfo>()) Directory.CreateDirectory(o.DirectoryName!);
-            var labelSet = labelFile.Extension.Equals(".csv", StringComparison.OrdinalIgnoreCase)
-                ? LabelSet.FromCsv(labelFile.FullName, t, parse.GetValue(idColumn)!)
-                : LabelSet.FromNpy(labelFile.FullName, t);
-            var sets = new List<EmbeddingSet>();
-            if (parse.GetValue(patches) is { } folder)
+            var run = new ProbeRun
             {
-                using var model = await encoder.OpenAsync(parse, token).ConfigureAwait(false);
-                using var cache = new WeightsCache();
-                var table = await PatchFolderEmbeddings.GetOrComputeAsync(folder.FullName, model, Path.Combine(cache.CacheDirectory, "embeddings"),
-                    progress: new InlineProgress<int>(n => Console.Error.Write($"\rembedded {n} patches")), cancellationToken: token).ConfigureAwait(false);
-                sets.Add(new EmbeddingSet(model.Contract.ModelId, table.Values, table.Dimension, SampleIds(table)));
-            }
-            foreach (var f in parse.GetValue(embeddings) ?? [])
-            {
-                var table = await EmbeddingTable.ReadAsync(f.FullName, token).ConfigureAwait(false);
-                sets.Add(new EmbeddingSet(Path.GetFileNameWithoutExtension(f.Name), table.Values, table.Dimension, SampleIds(table)));
-            }
-            if (sets.Count == 0) throw new ArgumentException("Give --embeddings and/or --patches.");
-            bool allow = parse.GetValue(allowMissing);
-            var match = LabelMatcher.Match(sets, labelSet, allow);
+                EmbeddingFiles = (parse.GetValue(embeddings) ?? []).Select(f => f.FullName).ToList(), PatchFolder = parse.GetValue(patches)?.FullName,
+                LabelsPath = parse.GetValue(labels)!.FullName, Task = parse.GetValue(task), IdColumn = parse.GetValue(idColumn)!, SplitPath = parse.GetValue(split)?.FullName,
+                ReportPath = parse.GetValue(report)?.FullName, HeadPath = parse.GetValue(saveHead)?.FullName,
+                Options = new() { Method = parse.GetValue(method), Folds = parse.GetValue(folds), Seed = parse.GetValue(seed), KnnK = parse.GetValue(k), AllowMissingLabels = parse.GetValue(allowMissing) },
+            };
+            run.PrepareOutputs(); // before the model is opened
+            using var model = run.PatchFolder is null ? null : await encoder.OpenAsync(parse, token).ConfigureAwait(false);
+            var outcome = await run.RunAsync(model, Path.GetFullPath(Path.Combine(WeightsCache.DefaultCacheDirectory(), "embeddings")), new InlineProgress<int>(n => Console.Error.Write($"\rembedded {n} patches")),
+                new InlineProgress<string>(m => Console.Error.WriteLine(m)), token).ConfigureAwait(false);
+            var (match, first) = (outcome.Match, outcome.Match.Embeddings[0]);
             if (match.Dropped)
                 Console.Error.WriteLine($"warning: --allow-missing-labels: evaluating {match.Labels.Count} shared ids; dropped {match.LabelsWithoutEmbedding} label(s) without an embedding and {match.RowsWithoutLabel} embedding row(s) without a label.");
-            var options = new ProbeEvaluationOptions
-            {
-                Method = parse.GetValue(method),
-                Folds = parse.GetValue(folds),
-                Seed = parse.GetValue(seed),
-                KnnK = parse.GetValue(k),
-                Split = parse.GetValue(split) is { } splitFile ? ReadSplit(splitFile.FullName) : null,
-                AllowMissingLabels = allow,
-            };
-            var result = ProbeEvaluation.Run(sets, labelSet, options, new InlineProgress<string>(m => Console.Error.WriteLine(m)), token);
-            Console.WriteLine(result.ToMarkdown());
-            if (reportFile is { } r)
-            {
-                result.SaveJson(r.FullName);
-                result.SaveMarkdown(Path.ChangeExtension(r.FullName, ".md"));
-                var plots = ReportPlots.SaveAll(result, r.DirectoryName ?? ".");
-                Console.WriteLine($"wrote {r.FullName}, {Path.ChangeExtension(r.Name, ".md")} and {plots.Count} plot(s)");
-            }
-            if (headOut is { } h)
-            {
-                var first = match.Embeddings[0];
-                var targets = match.Labels.Values.Span;
-                int outputs = match.Labels.Outputs;
-                LinearHead head = options.Method == ProbeMethod.Ridge
-                    ? RidgeRegression.Fit(first.Data.Span, first.Dim, targets, outputs, options.RidgeAlpha, match.Labels.OutputNames, token)
-                    : new LinearProbeTrainer(options.Probe).Fit(first.Data.Span, first.Dim, targets, outputs, match.Labels.OutputNames, cancellationToken: token);
-                head.Save(h.FullName);
-                Console.WriteLine($"wrote head {h.FullName} ({head.Task}, {head.Outputs} outputs, trained on {first.Count} rows of {first.Name})");
-            }
+            Console.WriteLine(outcome.Report.ToMarkdown());
+            if (run.ReportPath is { } r)
+                Console.WriteLine($"wrote {r}, {Path.GetFileName(run.MarkdownPath)} and {ReportPlots.SaveAll(outcome.Report, Path.GetDirectoryName(r) ?? ".").Count} plot(s)");
+            if (outcome.Head is { } h) Console.WriteLine($"wrote head {run.HeadPath} ({h.Task}, {h.Outputs} outputs, trained on {first.Count} rows of {first.Name})");
             return 0;
         }, ct));
         return command;
     }
-
-    /// <summary>One split name per row: plain lines, or the last column of a CSV with a header naming a 'split' column.</summary>
-    private static List<string> ReadSplit(string path)
-    {
-        var lines = File.ReadAllLines(path).Where(l => !string.IsNullOrWhiteSpace(l)).ToList();
-        if (lines.Count > 0 && lines[0].Contains(',') && lines[0].Contains("split", StringComparison.OrdinalIgnoreCase))
-            return lines.Skip(1).Select(l => l.Split(',')[^1].Trim()).ToList();
-        return lines.Select(l => l.Trim()).ToList();
-    }
-
-    /// <summary>
-    /// The table's ids when they name samples (rows are then matched to label ids by <see cref="LabelMatcher"/>, never by
-    /// position), else null: an [N, D] .npy only has row numbers, so its rows are matched in order.
-    /// </summary>
-    private static IReadOnlyList<string>? SampleIds(EmbeddingTable table) => table.IdsAreRowNumbers ? null : table.Ids;
 }

@@ -1,9 +1,5 @@
 using System.CommandLine;
-using SSL4Eco.Inference.Files;
 using SSL4Eco.Inference.Geo.Rasters;
-using SSL4Eco.Inference.Models;
-using SSL4Eco.Inference.Onnx;
-using SSL4Eco.Inference.Preprocessing;
 using SSL4Eco.Inference.Quantization;
 
 namespace SSL4Eco.Cli.Commands;
@@ -25,62 +21,23 @@ internal static class QuantizeCommand
 
         public void AddTo(Command command)
         {
-            command.Options.Add(Calibration);
-            command.Options.Add(Method);
-            command.Options.Add(Count);
-            command.Options.Add(Bands);
+            foreach (var o in new Option[] { Calibration, Method, Count, Bands }) command.Options.Add(o);
         }
 
-        /// <summary>The calibration files, sorted and evenly thinned to --count; one-line errors for missing or empty inputs.</summary>
-        public IReadOnlyList<string> Files(ParseResult parse)
-        {
-            var given = parse.GetValue(Calibration) ?? [];
-            if (given.Length == 0) throw new ArgumentException("int8 quantisation needs calibration patches: pass --calibration FILES-or-FOLDER (32 or more patches like those you will embed).");
-            var files = new SortedSet<string>(StringComparer.Ordinal);
-            foreach (var g in given)
-            {
-                var full = Path.GetFullPath(g);
-                if (Directory.Exists(full))
-                {
-                    var inFolder = RasterFiles.InFolder(full);
-                    if (inFolder.Count == 0)
-                        throw new ArgumentException($"calibration folder '{g}' holds no raster files ({string.Join(", ", RasterFiles.Extensions)}); point --calibration at patch files.");
-                    files.UnionWith(inFolder);
-                }
-                else if (File.Exists(full)) files.Add(full);
-                else throw new ArgumentException($"calibration file '{g}' does not exist; check the path given to --calibration.");
-            }
-            var all = files.ToList();
-            int? count = parse.GetValue(Count);
-            if (count is null || count >= all.Count) return all;
-            if (count < 1) throw new ArgumentException($"--count must be at least 1, got {count}.");
-            return Enumerable.Range(0, count.Value).Select(i => all[(int)((long)i * all.Count / count.Value)]).ToList();
-        }
+        /// <summary>The calibration these options ask for (<see cref="CalibrationPatches.For"/>).</summary>
+        public Int8Calibration Read(ParseResult parse) => CalibrationPatches.For(parse.GetValue(Calibration) ?? [], parse.GetValue(Count),
+            parse.GetValue(Bands)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+            new() { Method = Int8QuantizationOptions.ParseMethod(parse.GetValue(Method) ?? "percentile") });
 
-        public Int8QuantizationOptions Options(ParseResult parse) =>
-            new() { Method = Int8QuantizationOptions.ParseMethod(parse.GetValue(Method) ?? "percentile") };
+        public static void PrintCalibrating(Int8Calibration c) =>
+            Console.Error.WriteLine($"calibrating on {c.Files.Count} patch(es) ({Int8QuantizationOptions.MethodName(c.Options.Method)})");
 
-        /// <summary>Quantises <paramref name="model"/> into <paramref name="output"/> and prints what was written.</summary>
-        public QuantizationReport Run(ParseResult parse, string model, IReadOnlyList<string> files, string output, CancellationToken token)
+        public static void PrintQuantized(QuantizationReport report)
         {
-            var options = Options(parse);
-            var contract = ModelContract.FromMetadata(OnnxModelFile.ReadMetadata(model).Metadata);
-            var bands = parse.GetValue(Bands)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-            Console.Error.WriteLine($"calibrating on {files.Count} patch(es) ({Int8QuantizationOptions.MethodName(options.Method)})");
-            var patches = files.Select(f =>
-            {
-                ValidPatch read;
-                try { read = PatchReader.ReadValid(f, NoDataPolicy.Default, bands, contract.Bands); }
-                catch (Exception e) when (e is not OperationCanceledException) { throw new InvalidDataException($"calibration patch {Path.GetFileName(f)}: {e.Message}", e); }
-                return read.Patch ?? throw new InvalidDataException(FormattableString.Invariant(
-                    $"calibration patch '{Path.GetFileName(f)}' is {(1 - read.ValidFraction) * 100:0}% nodata; leave it out of --calibration."));
-            });
-            var report = ModelQuantizer.QuantizeInt8(model, patches, output, options, token);
             var c = report.Calibration;
             Console.WriteLine($"wrote {report.OutputPath}");
             Console.WriteLine($"  int8: {report.QuantizedConvolutions} convolutions, {report.QuantizedAdds} residual additions, {report.QuantizedActivations} activations (u8 activations, s8 per-channel weights)");
             Console.WriteLine($"  calibration: {c.Count} patches, {c.Method}, sha256 {c.Sha256}");
-            return report;
         }
     }
 
@@ -93,12 +50,9 @@ internal static class QuantizeCommand
         calibration.AddTo(command);
         command.SetAction((parse, ct) => CliRunner.RunAsync(token =>
         {
-            var src = parse.GetValue(model)!;
-            var dst = parse.GetValue(output)!;
-            if (!src.Exists) throw new FileNotFoundException($"model '{src}' does not exist; give the fp32 ONNX file written by 'ssl4eco convert'.");
-            var files = calibration.Files(parse);
-            OutputGuard.Check(files.Prepend(src.FullName), [dst.FullName]);
-            calibration.Run(parse, src.FullName, files, dst.FullName, token);
+            var request = calibration.Read(parse);
+            CalibrationOptions.PrintCalibrating(request);
+            CalibrationOptions.PrintQuantized(request.Quantize(parse.GetValue(model)!.FullName, parse.GetValue(output)!.FullName, token));
             return Task.FromResult(0);
         }, ct));
         return command;

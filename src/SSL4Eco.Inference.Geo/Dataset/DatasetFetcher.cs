@@ -33,6 +33,13 @@ public sealed record FetchOptions(Uri StacEndpoint, string OutputFolder)
     public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>Time limit of one STAC request.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Parses a STAC API root: an absolute http(s) URL.</summary>
+    /// <exception cref="ArgumentException">The text is not an absolute http or https URL.</exception>
+    public static Uri ParseEndpoint(string? text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var endpoint) && endpoint.Scheme is "http" or "https"
+            ? endpoint
+            : throw new ArgumentException($"--stac '{text}' is not an http(s) URL.");
 }
 
 /// <summary>Progress of a fetch: locations done of total, patches written and reused, skips, elapsed time and the estimate left.</summary>
@@ -55,7 +62,15 @@ public sealed record SkippedPatch(int Index, Season Season, string? ItemId, stri
 
 /// <summary>The result of a fetch: every patch of the dataset (written now or earlier), the counts, and what was skipped.</summary>
 /// <remarks>Immutable; thread-safe.</remarks>
-public sealed record FetchSummary(IReadOnlyList<FetchedPatch> Patches, int Written, int Reused, IReadOnlyList<SkippedPatch> Skipped);
+public sealed record FetchSummary(IReadOnlyList<FetchedPatch> Patches, int Written, int Reused, IReadOnlyList<SkippedPatch> Skipped)
+{
+    /// <summary>Skipped intervals that failed (a re-run retries them), as opposed to those no item qualifies for.</summary>
+    public int Failed => Skipped.Count(s => s.Failed);
+
+    /// <summary>Each reason for skipping with how many intervals it skipped, the most frequent first (ties in first-seen order).</summary>
+    public IReadOnlyList<(string Reason, int Count)> SkipReasons =>
+        Skipped.GroupBy(s => s.Reason).Select(g => (g.Key, g.Count())).OrderByDescending(g => g.Item2).ToList();
+}
 
 /// <summary>
 /// Fetches the patches of a <see cref="DatasetPlan"/>: per location one STAC search (the point, the plan's years, cloud &lt; the

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using SSL4Eco.Inference.Files;
@@ -49,6 +50,10 @@ public sealed record DatasetPlan(double SpacingMeters, int FirstYear, int LastYe
 
     private sealed record FileForm(string Format, double SpacingMeters, int FirstYear, int LastYear, List<PlannedLocation> Locations);
 
+    /// <summary>Locations whose intervals come from the calendar fallback (no usable phenology there), not from the rasters.</summary>
+    [JsonIgnore]
+    public int CalendarFallbacks => Locations.Count(l => l.Phenology.StartsWith("calendar", StringComparison.Ordinal));
+
     /// <summary>Writes the plan as JSON, atomically.</summary>
     public void Save(string path) =>
         AtomicFile.WriteText(path, JsonSerializer.Serialize(new FileForm(FormatTag, SpacingMeters, FirstYear, LastYear, [.. Locations]), Json));
@@ -92,6 +97,34 @@ public sealed record PlanOptions
     public int FirstYear { get; init; } = 2017;
     /// <summary>Last year to search (paper: 2024).</summary>
     public int LastYear { get; init; } = 2024;
+
+    /// <summary>The input files given (land masks, phenology and weight rasters).</summary>
+    public IEnumerable<string> Inputs =>
+        new[] { LandVector, LandRaster, NonVegetatedRaster, MountainRaster, Phenology?.Greenup, Phenology?.Maturity, Phenology?.Senescence, Phenology?.Dormancy }
+            .OfType<string>();
+
+    /// <summary>Parses a year range <c>FIRST-LAST</c> (e.g. <c>2017-2024</c>).</summary>
+    /// <exception cref="ArgumentException">The text is not two years joined by '-'.</exception>
+    public static (int First, int Last) ParseYears(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var p = text.Split('-');
+        if (p.Length == 2 && int.TryParse(p[0], NumberStyles.None, CultureInfo.InvariantCulture, out int a) && int.TryParse(p[1], NumberStyles.None, CultureInfo.InvariantCulture, out int b))
+            return (a, b);
+        throw new ArgumentException($"--years '{text}' is not FIRST-LAST (e.g. 2017-2024).");
+    }
+
+    /// <summary>Parses a region of interest <c>west,south,east,north</c> in degrees (checked by <see cref="DatasetPlanner.Plan"/>).</summary>
+    /// <exception cref="ArgumentException">The text is not four numbers.</exception>
+    public static (double West, double South, double East, double North) ParseRoi(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var p = text.Split(',');
+        var v = new double[4];
+        if (p.Length != 4 || p.Where((x, i) => !double.TryParse(x, NumberStyles.Float, CultureInfo.InvariantCulture, out v[i])).Any())
+            throw new ArgumentException($"--roi '{text}' is not west,south,east,north in degrees.");
+        return (v[0], v[1], v[2], v[3]);
+    }
 }
 
 /// <summary>Builds a <see cref="DatasetPlan"/>: grid locations over land (and the ROI), their local phenology and weights.</summary>
@@ -99,11 +132,14 @@ public sealed record PlanOptions
 public static class DatasetPlanner
 {
     /// <summary>Plans the dataset.</summary>
+    /// <exception cref="FileNotFoundException">An input file does not exist.</exception>
     /// <exception cref="ArgumentException">Neither or both land masks given, or the ROI/years are invalid.</exception>
     /// <exception cref="GdalException">A vector or raster cannot be read.</exception>
     public static DatasetPlan Plan(PlanOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        foreach (var input in options.Inputs)
+            if (!File.Exists(input) && !Directory.Exists(input)) throw new FileNotFoundException($"'{input}' does not exist; check the path.", input);
         if ((options.LandVector is null) == (options.LandRaster is null))
             throw new ArgumentException("Give exactly one land mask: a vector file (--land) or a raster (--land-raster).");
         if (options.FirstYear > options.LastYear || options.FirstYear < 2015)

@@ -28,6 +28,26 @@ public sealed record PhenologyRasters(string Greenup, string Maturity, string Se
     public IReadOnlyList<double> FillValues { get; init; } = [32767];
     /// <summary>Epoch of <see cref="PhenologyEncoding.DaysSinceEpoch"/>.</summary>
     public DateOnly Epoch { get; init; } = new(1970, 1, 1);
+
+    /// <summary>The four rasters, or null when none is given.</summary>
+    /// <exception cref="ArgumentException">Some but not all four are given.</exception>
+    public static PhenologyRasters? FromFiles(string? greenup, string? maturity, string? senescence, string? dormancy)
+    {
+        string?[] all = [greenup, maturity, senescence, dormancy];
+        if (all.All(f => f is null)) return null;
+        if (all.Any(f => f is null))
+            throw new ArgumentException("give all four phenology rasters (--greenup, --maturity, --senescence, --dormancy) or none.");
+        return new PhenologyRasters(greenup!, maturity!, senescence!, dormancy!);
+    }
+
+    /// <summary>Parses an encoding name: <c>days-since-epoch</c> or <c>day-of-year</c>.</summary>
+    /// <exception cref="ArgumentException">Another name.</exception>
+    public static PhenologyEncoding ParseEncoding(string name) => name switch
+    {
+        "days-since-epoch" => PhenologyEncoding.DaysSinceEpoch,
+        "day-of-year" => PhenologyEncoding.DayOfYear,
+        _ => throw new ArgumentException($"--phenology-encoding '{name}' is not days-since-epoch or day-of-year."),
+    };
 }
 
 /// <summary>

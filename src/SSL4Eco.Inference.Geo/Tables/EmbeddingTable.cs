@@ -1,4 +1,6 @@
+using SSL4Eco.Inference.Evaluation;
 using SSL4Eco.Inference.Files;
+using SSL4Eco.Inference.Heads;
 using System.Globalization;
 using System.Text;
 using Parquet;
@@ -46,6 +48,32 @@ public sealed class EmbeddingTable
 
     /// <summary>Number of rows.</summary>
     public int Rows => Ids.Count;
+
+    /// <summary>
+    /// This table as a probe's <see cref="EmbeddingSet"/> named <paramref name="name"/>: with its ids when they name samples
+    /// (rows are then matched to label ids, never by position), without when they are only row numbers (<see cref="IdsAreRowNumbers"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The table is empty or holds NaN/∞ (the message names the row).</exception>
+    public EmbeddingSet ToEmbeddingSet(string name) => new(name, Values, Dimension, IdsAreRowNumbers ? null : Ids);
+
+    /// <summary>Checks, before any work, that <paramref name="path"/> names a format <see cref="WriteAsync"/> writes.</summary>
+    /// <exception cref="ArgumentException">An unknown extension; the message names the file and the formats.</exception>
+    public static void CheckFormat(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (Extension(path) is not (".npy" or ".csv" or ".parquet"))
+            throw new ArgumentException($"cannot write '{Path.GetFileName(path)}': unknown table format '{Path.GetExtension(path)}' (use .npy, .csv or .parquet).");
+    }
+
+    /// <summary>The predictions of <paramref name="head"/> for every row, under the same ids: a table [<see cref="Rows"/>, outputs].</summary>
+    /// <exception cref="ArgumentException">The head takes embeddings of another dimension.</exception>
+    public EmbeddingTable Predict(LinearHead head)
+    {
+        ArgumentNullException.ThrowIfNull(head);
+        if (head.InputDim != Dimension)
+            throw new ArgumentException($"The head takes {head.InputDim}-d embeddings; the model gives {Dimension}. Use a head trained on this model's embeddings.");
+        return new EmbeddingTable(Ids, head.Predict(Values, Rows), head.Outputs);
+    }
 
     /// <summary>The embedding of one row.</summary>
     public ReadOnlySpan<float> Row(int index) => Values.AsSpan(index * Dimension, Dimension);

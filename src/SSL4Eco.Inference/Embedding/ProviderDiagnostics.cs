@@ -52,6 +52,47 @@ public sealed record ProviderReport(
 
     /// <summary>Whether <paramref name="provider"/> can run here: the runtime loaded, was built with it, and nothing it needs is missing.</summary>
     public bool CanRun(ExecutionProvider provider) => NativeVersion is not null && IsBuiltWith(provider) && MissingFor(provider).Count == 0;
+
+    /// <summary>The file name of ONNX Runtime's CUDA provider library on this platform (loaded from ONNX Runtime's own folder).</summary>
+    public static string CudaProviderLibraryName => OperatingSystem.IsWindows() ? "onnxruntime_providers_cuda.dll" : "libonnxruntime_providers_cuda.so";
+
+    /// <summary>
+    /// Whether the runtime was built with CUDA but its CUDA provider library (<see cref="CudaProviderLibraryName"/>) is not in
+    /// <paramref name="runtimeFolder"/>, the folder the native ONNX Runtime was loaded from: CUDA and TensorRT then cannot start.
+    /// </summary>
+    public bool IsCudaProviderLibraryMissing(string runtimeFolder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(runtimeFolder);
+        return IsBuiltWith(ExecutionProvider.Cuda) && !File.Exists(Path.Combine(runtimeFolder, CudaProviderLibraryName));
+    }
+
+    /// <summary>
+    /// Whether <paramref name="provider"/> can run here, or the first reason it cannot: the CUDA provider library is missing
+    /// (<paramref name="cudaProviderLibraryMissing"/>, for every provider but the CPU), the runtime did not load, it was not
+    /// built with the provider, or components are missing (<see cref="MissingFor"/>).
+    /// </summary>
+    public ProviderStatus StatusOf(ExecutionProvider provider, bool cudaProviderLibraryMissing = false) =>
+        provider != ExecutionProvider.Cpu && cudaProviderLibraryMissing ? ProviderStatus.ProviderLibraryMissing
+        : CanRun(provider) ? ProviderStatus.Runs
+        : NativeVersion is null ? ProviderStatus.RuntimeNotLoaded
+        : !IsBuiltWith(provider) ? ProviderStatus.NotBuiltWith
+        : ProviderStatus.ComponentsMissing;
+}
+
+/// <summary>Whether an execution provider can run here, or the first reason it cannot (<see cref="ProviderReport.StatusOf"/>).</summary>
+/// <remarks>An immutable enumeration; thread-safe.</remarks>
+public enum ProviderStatus
+{
+    /// <summary>It can run.</summary>
+    Runs,
+    /// <summary>ONNX Runtime's CUDA provider library is missing from the runtime's folder.</summary>
+    ProviderLibraryMissing,
+    /// <summary>The native ONNX Runtime did not load.</summary>
+    RuntimeNotLoaded,
+    /// <summary>The loaded ONNX Runtime was not built with the provider.</summary>
+    NotBuiltWith,
+    /// <summary>Native components it needs are missing (<see cref="ProviderReport.MissingFor"/>).</summary>
+    ComponentsMissing,
 }
 
 /// <summary>

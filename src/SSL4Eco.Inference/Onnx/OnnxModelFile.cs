@@ -1,3 +1,4 @@
+using SSL4Eco.Inference.Models;
 using Google.Protobuf;
 using SSL4Eco.Inference.Onnx.Proto;
 
@@ -27,7 +28,27 @@ public sealed record OnnxValueInfo(string Name, string ElementType, IReadOnlyLis
 /// <remarks>Immutable and thread-safe.</remarks>
 public sealed record OnnxModelInfo(
     IReadOnlyDictionary<string, string> Metadata, long IrVersion, long OpsetVersion, string ProducerName, string ProducerVersion,
-    string DocString, IReadOnlyList<OnnxValueInfo> Inputs, IReadOnlyList<OnnxValueInfo> Outputs);
+    string DocString, IReadOnlyList<OnnxValueInfo> Inputs, IReadOnlyList<OnnxValueInfo> Outputs)
+{
+    /// <summary>The SSL4Eco contract in <see cref="Metadata"/>, or null with <paramref name="problem"/> saying why there is none.</summary>
+    public ModelContract? TryReadContract(out string? problem)
+    {
+        try
+        {
+            problem = null;
+            return ModelContract.FromMetadata(Metadata);
+        }
+        catch (ModelMetadataException e)
+        {
+            problem = e.Message;
+            return null;
+        }
+    }
+
+    /// <summary>The metadata entries the contract does not read (<see cref="ModelContract.FromMetadataKeys"/>), by ordinal key.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> ExtraMetadata =>
+        Metadata.Where(kv => !ModelContract.FromMetadataKeys.Contains(kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+}
 
 /// <summary>Reads ONNX model files without an inference session (e.g. for <c>ssl4eco info</c>).</summary>
 /// <remarks>Stateless and thread-safe.</remarks>
