@@ -94,7 +94,6 @@ internal static partial class MapCommand
                 CloudMaskPath = parse.GetValue(cloudMask),
                 CloudMaskValues = Split(parse.GetValue(cloudValues))?.Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray() ?? [3, 8, 9, 10],
                 MinValidFraction = parse.GetValue(minValid),
-                Harmonize = parse.GetValue(encoder.Harmonize),
                 BatchSize = parse.GetValue(encoder.BatchSize),
                 ReaderCount = parse.GetValue(readers),
                 EmbedConcurrency = encoder.Budget(parse, parse.GetValue(embedConcurrency)).EmbedConcurrency,
@@ -111,8 +110,7 @@ internal static partial class MapCommand
                 mapOutputs.Files.Append(previewFile?.FullName).Append(predictionFile), mapOutputs.Folders);
             var linearHead = headFile is null ? null : LinearHead.Load(headFile.FullName);
             Directory.CreateDirectory(outFile.DirectoryName!);
-            // The pipeline removes the baseline offset as it reads (request.Harmonize) and marks those tiles, so the encoder
-            // (same mode) never removes it twice.
+            // --harmonize reaches the model's input recipe (EncoderOptions.Harmonize): tiles are read as stored, with their baseline.
             using var model = await encoder.OpenAsync(parse, token, concurrentCallers: request.EmbedConcurrency).ConfigureAwait(false);
             var files = new List<string>();
             try

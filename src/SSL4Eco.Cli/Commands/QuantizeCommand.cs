@@ -70,7 +70,7 @@ internal static class QuantizeCommand
             var patches = files.Select(f =>
             {
                 ValidPatch read;
-                try { read = PatchReader.ReadValid(f, NoDataPolicy.Default, bands, contract.Bands); }
+                try { read = PatchReader.ReadValid(f, NoDataPolicy.Default, bands, InputRecipe.For(contract)); }
                 catch (Exception e) when (e is not OperationCanceledException) { throw new InvalidDataException($"calibration patch {Path.GetFileName(f)}: {e.Message}", e); }
                 return read.Patch ?? throw new InvalidDataException(FormattableString.Invariant(
                     $"calibration patch '{Path.GetFileName(f)}' is {(1 - read.ValidFraction) * 100:0}% nodata; leave it out of --calibration."));

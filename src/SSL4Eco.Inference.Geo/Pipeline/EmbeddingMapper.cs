@@ -65,11 +65,11 @@ public static class EmbeddingMapper
         string[] bandNames;
         DateOnly? date;
         bool harmonized;
-        using (var probe = new TileReader(request, model.Contract.Bands))
+        using (var probe = new TileReader(request, model.Recipe))
         {
             bandNames = [.. probe.BandNames];
             date = probe.Date;
-            harmonized = probe.Harmonizes;
+            harmonized = model.Recipe.Harmonizes(probe.ProcessingBaseline);
         }
         using (var ds = GdalDataset.Open(request.InputPath))
         {
@@ -104,7 +104,7 @@ public static class EmbeddingMapper
             logger.LogWarning("{Tiles} tiles of {Tile} px (stride {Stride}) to embed: this takes long; a larger --tile/--stride or an --roi makes fewer.",
                 tiles.Count, grid.TileSize, grid.Stride);
         int tileCount = grid.Rows * grid.Columns;
-        var recipe = model.Recipe with { Harmonize = request.Harmonize, InputBands = bandNames };
+        var recipe = model.Recipe with { InputBands = bandNames };
         var facts = new Dictionary<string, string>(recipe.ToMetadata(), StringComparer.Ordinal)
         {
             ["input.path"] = Path.GetFullPath(request.InputPath),
@@ -140,7 +140,7 @@ public static class EmbeddingMapper
         var dataPool = new System.Collections.Concurrent.ConcurrentBag<float[]>();
         var readers = Enumerable.Range(0, request.ReaderCount).Select(k => Task.Run(async () =>
         {
-            using var reader = new TileReader(request, model.Contract.Bands, dataPool);
+            using var reader = new TileReader(request, model.Recipe, dataPool);
             // Each reader takes whole tile rows (row % readers == k) so its reads stay block-aligned and cache-friendly.
             foreach (var t in pending.Where(t => t.Row % request.ReaderCount == k))
             {

@@ -108,7 +108,7 @@ public static class MultiDateMapper
             wkt = ds.ProjectionWkt;
             grid = TileGrid.For(ds, request.TileSize ?? model.Contract.InputSize, request.Stride, request.RoiWindow);
         }
-        var md = new Dictionary<string, string>((model.Recipe with { Harmonize = request.Harmonize }).ToMetadata())
+        var md = new Dictionary<string, string>(model.Recipe.ToMetadata())
         {
             ["ssl4eco.dates"] = string.Join(',', ordered.Select(i => i.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture))),
             ["ssl4eco.date_aggregation"] = aggregation.ToString().ToLowerInvariant(),
