@@ -42,10 +42,7 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
         Options = options;
         ActiveProvider = provider;
         _provider = provider;
-        var preprocessing = new PreprocessingOptions { Harmonize = options.Harmonize, ScalingOverride = options.ScalingOverride };
-        if (contract.RawInput is not null && options.ScalingOverride is { } so && so != contract.Scaling)
-            throw new ArgumentException($"The model preprocesses its input in the graph with x = (DN - {contract.Scaling.Offset}) / {contract.Scaling.Divisor}; a different scaling override cannot apply. Convert the model again with that scaling, or drop the override.", nameof(options));
-        Preprocessor = new PatchPreprocessor(InputRecipe.For(contract, preprocessing));
+        Preprocessor = new PatchPreprocessor(InputRecipe.For(contract, options.Preprocessing)); // the recipe refuses an override of in-graph scaling
         _recipe = new Lazy<InputRecipe>(() => Preprocessor.Recipe with { WeightsSha256 = weightsSha256() });
         var (layout, fixedBatch) = CheckShapes(session, contract);
         _chunk = fixedBatch > 0 ? Math.Min(options.BatchSize, fixedBatch) : options.BatchSize;

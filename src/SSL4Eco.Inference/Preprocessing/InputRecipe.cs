@@ -83,6 +83,8 @@ public sealed record InputRecipe
         Scaling.Validate();
         if (!Enum.IsDefined(Harmonize))
             throw new ArgumentException($"{nameof(Harmonize)} has the undefined value {(int)Harmonize}.", nameof(Harmonize));
+        if (Contract.RawInput is not null && Scaling != Contract.Scaling)
+            throw new ArgumentException($"The model preprocesses its input in the graph with x = (DN - {Contract.Scaling.Offset}) / {Contract.Scaling.Divisor}; a different scaling override cannot apply. Convert the model again with that scaling, or drop the override.", nameof(Scaling));
         var wanted = ContractBands();
         if (wanted.Distinct().Count() != wanted.Length)
             throw new ArgumentException($"Model contract bands [{string.Join(", ", Contract.Bands)}] name the same band twice (B08 = B8).", nameof(Contract));
