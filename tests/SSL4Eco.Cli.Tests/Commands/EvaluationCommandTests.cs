@@ -7,20 +7,25 @@ namespace SSL4Eco.Cli.Tests.Commands;
 [Collection(CliCollection.Name)]
 public sealed class EvaluationCommandTests(CliModelFixture model) : IClassFixture<CliModelFixture>
 {
-    [Fact]
-    public void Probe_OnAPatchFolder_EmbedsOnce_AndCachesByContentHash()
+    /// <summary>Eight 224² windows of the sample scene in <c>patches/</c>, and <c>labels.csv</c>: two classes by position.</summary>
+    private static string PatchFolder(TempDir dir)
     {
-        using var dir = new TempDir();
         var patches = Directory.CreateDirectory(dir.File("patches")).FullName;
-        var scene = Path.Combine(Repo.Samples, "sentinel2_l2a_sample.tif");
-        // Eight 224² windows of the sample scene, two classes by position.
         PythonOracle.Run("""
 import subprocess, sys
 for i in range(8):
     x, y = (i % 4) * 64, (i // 4) * 200
     subprocess.check_call(['gdal_translate', '-q', '-srcwin', str(x), str(y), '224', '224', sys.argv[1], f'{sys.argv[2]}/p{i}.tif'])
-""", scene, patches);
+""", Path.Combine(Repo.Samples, "sentinel2_l2a_sample.tif"), patches);
         File.WriteAllLines(dir.File("labels.csv"), ["id,label", .. Enumerable.Range(0, 8).Select(i => $"p{i}.tif,{(i < 4 ? "north" : "south")}")]);
+        return patches;
+    }
+
+    [Fact]
+    public void Probe_OnAPatchFolder_EmbedsOnce_AndCachesByContentHash()
+    {
+        using var dir = new TempDir();
+        var patches = PatchFolder(dir);
         var cache = dir.File("cache");
         Environment.SetEnvironmentVariable("SSL4ECO_CACHE", cache);
         try
@@ -56,15 +61,7 @@ for i in range(8):
     public void NeverMixTwoRuns_Probe_PatchFolderCache_MissesUnderAnotherInputScaleDivisorOrHarmonize()
     {
         using var dir = new TempDir();
-        var patches = Directory.CreateDirectory(dir.File("patches")).FullName;
-        var scene = Path.Combine(Repo.Samples, "sentinel2_l2a_sample.tif");
-        PythonOracle.Run("""
-import subprocess, sys
-for i in range(8):
-    x, y = (i % 4) * 64, (i // 4) * 200
-    subprocess.check_call(['gdal_translate', '-q', '-srcwin', str(x), str(y), '224', '224', sys.argv[1], f'{sys.argv[2]}/p{i}.tif'])
-""", scene, patches);
-        File.WriteAllLines(dir.File("labels.csv"), ["id,label", .. Enumerable.Range(0, 8).Select(i => $"p{i}.tif,{(i < 4 ? "north" : "south")}")]);
+        var patches = PatchFolder(dir);
         var cache = dir.File("cache");
         var entries = Path.Combine(cache, "embeddings");
         Environment.SetEnvironmentVariable("SSL4ECO_CACHE", cache);
