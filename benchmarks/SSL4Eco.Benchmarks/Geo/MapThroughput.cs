@@ -38,7 +38,7 @@ internal static class MapThroughput
                 var request = new MapRequest
                 {
                     InputPath = raster, OutputPrefix = Path.Combine(outDir, "map"), Resume = false,
-                    Harmonize = HarmonizeMode.Off, EmbedConcurrency = callers,
+                    EmbedConcurrency = callers, // harmonisation: the encoder's recipe (Off)
                 };
                 var sw = Stopwatch.StartNew();
                 var result = await EmbeddingMapper.RunAsync(request, encoder);

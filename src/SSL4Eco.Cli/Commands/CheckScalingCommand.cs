@@ -30,7 +30,7 @@ internal static class CheckScalingCommand
             var divisors = parse.GetValue(candidates)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                 .Select(s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? new InputScaling(d)
                     : throw new ArgumentException($"Candidate '{s}' is not a number.")).ToList();
-            var read = parse.GetValue(patches)!.Select(p => PatchReader.Read(p.FullName, modelBands: c.Bands)).ToList();
+            var read = parse.GetValue(patches)!.Select(p => PatchReader.Read(p.FullName, recipe: InputRecipe.For(c))).ToList();
             var fits = ScalingDiagnostics.Compare(encoder.Weights, c, read, divisors, token);
             Console.WriteLine("divisor\tmean_error\tlog_variance_ratio\tscore");
             foreach (var f in fits)

@@ -70,7 +70,6 @@ internal sealed class MapCliOptions
             CloudMaskPath = parse.GetValue(CloudMask),
             CloudMaskValues = Split(parse.GetValue(CloudValues))?.Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray() ?? [3, 8, 9, 10],
             MinValidFraction = parse.GetValue(MinValid),
-            Harmonize = parse.GetValue(Encoder.Harmonize),
             Resume = !parse.GetValue(Restart), OnMismatch = parse.GetValue(OnMismatch),
         };
     }

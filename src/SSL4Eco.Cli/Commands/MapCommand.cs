@@ -35,8 +35,7 @@ internal static class MapCommand
                 mapFiles.Append(previewFile?.FullName).Append(predictionFile), mapFolders);
             var linearHead = headFile is null ? null : LinearHead.Load(headFile.FullName);
             Directory.CreateDirectory(outFile.DirectoryName!);
-            // The pipeline removes the baseline offset as it reads (request.Harmonize) and marks those tiles, so the encoder
-            // (same mode) never removes it twice.
+            // --harmonize reaches the model's input recipe (EncoderOptions.Harmonize): tiles are read as stored, with their baseline.
             using var model = await o.Encoder.OpenAsync(parse, token, concurrentCallers: request.EmbedConcurrency).ConfigureAwait(false);
             var outputs = await o.RunAsync(parse, request, paths, model, token).ConfigureAwait(false);
             foreach (var f in outputs) Console.WriteLine($"wrote {f.Path}");

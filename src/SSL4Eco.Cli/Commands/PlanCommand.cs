@@ -37,14 +37,13 @@ internal static class PlanCommand
                 Stride = parse.GetValue(stride),
                 InputBands = parse.GetValue(bands)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
                 MinValidFraction = parse.GetValue(minValid),
-                Harmonize = parse.GetValue(encoder.Harmonize),
             };
             // The map's own validation of the same options, before the model is loaded.
             new MapRequest { InputPath = "x", OutputPrefix = "x", TileSize = options.TileSize, Stride = options.Stride, MinValidFraction = options.MinValidFraction }.Validate();
             var outFile = parse.GetValue(output)!;
             OutputGuard.Check(parse.GetValue(inputs)!.Select(p => (string?)p), [outFile.FullName]);
             using var model = await encoder.OpenAsync(parse, token).ConfigureAwait(false);
-            var manifest = ScalePlanner.Plan(parse.GetValue(inputs)!, parse.GetValue(root)!, parse.GetValue(encoder.Model)!, ShardRunner.RecipeSha256(model, options),
+            var manifest = ScalePlanner.Plan(parse.GetValue(inputs)!, parse.GetValue(root)!, parse.GetValue(encoder.Model)!, ShardRunner.RecipeSha256(model),
                 model.Contract.InputSize, options, parse.GetValue(blockTiles), parse.GetValue(stacAsset), ScalePlanner.ParseTileList(parse.GetValue(mgrs)));
             AtomicFile.Write(outFile.FullName, s => s.Write(manifest.ToJson()), token);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -9,7 +9,7 @@ internal static class QueryPatch
 {
     public static Patch Read(string path, IEmbeddingModel model)
     {
-        var read = PatchReader.ReadValid(path, NoDataPolicy.Default, modelBands: model.Contract.Bands);
+        var read = PatchReader.ReadValid(path, NoDataPolicy.Default, recipe: model.Recipe);
         return read.Patch ?? throw new ArgumentException(FormattableString.Invariant(
             $"The query patch '{path}' is {(1 - read.ValidFraction) * 100:0}% nodata (valid fraction {read.ValidFraction:0.###}, at least {NoDataPolicy.Default.MinValidFraction} needed); give a query with valid pixels."));
     }

@@ -83,7 +83,7 @@ public sealed record FetchSummary(IReadOnlyList<FetchedPatch> Patches, int Writt
 /// become 0), NDVI is computed as the training data stores it, and the top-left <see cref="PatchSize"/> × <see cref="PatchSize"/>
 /// pixels (the source's <c>raster[:256, :256]</c> of its 2600 m box, <c>data_download/download_ssl4eco.py::get_patch</c>;
 /// SPEC: 256 × 256 px on disk) become the 13-band uint16 GeoTIFF (band order
-/// <see cref="PatchReader.Ssl4EcoLayout"/>, described) is written atomically to <c>imgs/{index:06d}/{YYYYMMDD}_{tile}.tif</c>.
+/// <see cref="Ssl4EcoLayout.Bands"/>, described) is written atomically to <c>imgs/{index:06d}/{YYYYMMDD}_{tile}.tif</c>.
 /// Each finished patch is appended to <c>manifest.jsonl</c> with its SHA-256; a new run reuses every patch whose file still
 /// has that checksum (no request for it) and fetches the rest, so a killed or failed run resumes. The end writes
 /// <c>manifest.json</c> (patches and skips) and <c>sampling_weights.csv</c> (the training reader's weights format).
@@ -231,9 +231,8 @@ public static partial class DatasetFetcher
         return Convert.ToHexStringLower(SHA256.HashData(s));
     }
 
-    /// <summary>Whether a baseline string ("04.00", "5.09") is 04.00 or later.</summary>
-    internal static bool HasOffset(string? baseline) =>
-        baseline is not null && double.TryParse(baseline, NumberStyles.Float, CultureInfo.InvariantCulture, out var b) && b >= 4.0;
+    /// <summary>Whether a scene of baseline <paramref name="baseline"/> ("04.00", "5.09") carries the offset: the harmonisation rule of <see cref="Harmonization"/>.</summary>
+    internal static bool HasOffset(string? baseline) => Harmonization.Applies(HarmonizeMode.Auto, Harmonization.ParseBaseline(baseline));
 
     private static FetchedPatch WritePatch(string root, PlannedLocation loc, PlannedInterval interval, StacItem item, bool harmonize, CancellationToken ct)
     {
@@ -285,14 +284,16 @@ public static partial class DatasetFetcher
         }
         finally { SetThreadConfig("GDAL_DISABLE_READDIR_ON_OPEN", null); }
         bool offset = harmonize && HasOffset(item.ProcessingBaseline);
+        int redAt = Ssl4EcoLayout.IndexOf("B4"), nirAt = Ssl4EcoLayout.IndexOf("B8"), ndviAt = Ssl4EcoLayout.IndexOf(BandName.Ndvi);
         if (offset)
-            for (int i = 0; i < 12 * n; i++) data[i] = data[i] >= 1000 ? (ushort)(data[i] - 1000) : (ushort)0;
+            for (int b = 0; b < Ssl4EcoLayout.Bands.Count; b++)
+                if (Harmonization.AppliesToBand(Ssl4EcoLayout.Bands[b])) Harmonization.Apply(data.AsSpan(b * n, n));
         var red = new float[n];
         var nir = new float[n];
         var ndvi = new float[n];
-        for (int i = 0; i < n; i++) { red[i] = data[3 * n + i]; nir[i] = data[7 * n + i]; }
+        for (int i = 0; i < n; i++) { red[i] = data[redAt * n + i]; nir[i] = data[nirAt * n + i]; }
         PatchPreprocessor.ComputeNdvi(red, nir, ndvi);
-        for (int i = 0; i < n; i++) data[12 * n + i] = (ushort)ndvi[i];
+        for (int i = 0; i < n; i++) data[ndviAt * n + i] = (ushort)ndvi[i];
 
         string date = item.Acquired.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
         string relative = Path.Combine("imgs", loc.Index.ToString("D6", CultureInfo.InvariantCulture), $"{date}_{item.Tile}.tif");
@@ -307,7 +308,7 @@ public static partial class DatasetFetcher
             using var outDs = GdalDataset.Create("GTiff", tmp, PatchSize, PatchSize, 13, GdalDataType.UInt16, new Dictionary<string, string> { ["COMPRESS"] = "DEFLATE" });
             outDs.GeoTransform = gt10;
             outDs.ProjectionWkt = wkt;
-            for (int b = 0; b < 13; b++) outDs.Band(b + 1).Description = PatchReader.Ssl4EcoLayout[b];
+            for (int b = 0; b < 13; b++) outDs.Band(b + 1).Description = Ssl4EcoLayout.Bands[b];
             outDs.SetMetadataItem("DATE", item.Acquired.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
             outDs.SetMetadataItem("STAC_ITEM", item.Id);
             outDs.SetMetadataItem("CLOUD_COVER", item.CloudCover.ToString("R", CultureInfo.InvariantCulture));

@@ -74,11 +74,11 @@ internal sealed class MapPlan
         string[] bandNames;
         DateOnly? date;
         bool harmonized;
-        using (var probe = new TileReader(request, model.Contract.Bands))
+        using (var probe = new TileReader(request, model.Recipe))
         {
             bandNames = [.. probe.BandNames];
             date = probe.Date;
-            harmonized = probe.Harmonizes;
+            harmonized = model.Recipe.Harmonizes(probe.ProcessingBaseline);
         }
         using (var ds = GdalDataset.Open(request.InputPath))
         {
@@ -94,7 +94,7 @@ internal sealed class MapPlan
         if (tiles.Count > MapRequest.ManyTiles)
             logger.LogWarning("{Tiles} tiles of {Tile} px (stride {Stride}) to embed: this takes long; a larger --tile/--stride or an --roi makes fewer.",
                 tiles.Count, grid.TileSize, grid.Stride);
-        var recipe = model.Recipe with { Harmonize = request.Harmonize, InputBands = bandNames };
+        var recipe = model.Recipe with { InputBands = bandNames };
         var facts = new Dictionary<string, string>(recipe.ToMetadata(), StringComparer.Ordinal)
         {
             ["input.path"] = Path.GetFullPath(request.InputPath),
@@ -128,7 +128,7 @@ internal sealed class MapPlan
             wkt = ds.ProjectionWkt;
             grid = TileGrid.For(ds, TileSize(request, model.Contract), request.Stride, request.RoiWindow);
         }
-        var md = new Dictionary<string, string>((model.Recipe with { Harmonize = request.Harmonize }).ToMetadata())
+        var md = new Dictionary<string, string>(model.Recipe.ToMetadata())
         {
             ["ssl4eco.dates"] = string.Join(',', dates.Select(i => i.Date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))),
             ["ssl4eco.date_aggregation"] = aggregation.ToString().ToLowerInvariant(),

@@ -75,12 +75,6 @@ public sealed record MapRequest
     /// <summary>Tiles with a smaller valid fraction are skipped and written as nodata (0..1, default 0.5).</summary>
     public double MinValidFraction { get; init; } = 0.5;
 
-    /// <summary>
-    /// Offset harmonisation of the tiles as they are read (default auto from <c>PROCESSING_BASELINE</c>). Harmonised tiles are
-    /// marked <c>Patch.Harmonized</c>, so the encoder never removes the offset a second time, whatever its own mode.
-    /// </summary>
-    public HarmonizeMode Harmonize { get; init; } = HarmonizeMode.Auto;
-
     /// <summary>Acquisition date recorded in outputs; null = from the raster metadata.</summary>
     public DateOnly? Date { get; init; }
 

@@ -17,7 +17,7 @@ internal static class MapStages
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var ct = linked.Token;
-        var read = new ReadStage(plan, model.Contract.Bands, pending, tally, logger, ct);
+        var read = new ReadStage(plan, model.Recipe, pending, tally, logger, ct);
         var embed = new EmbedStage(read, model, plan.Request.EmbedConcurrency, plan.Request.QueueCapacity, tally, logger, ct);
         var record = new RecordStage(embed, state, tally, logger);
         foreach (var stage in read.Readers.Concat(embed.Embedders).Append(embed.Batcher).Append(record.Task))

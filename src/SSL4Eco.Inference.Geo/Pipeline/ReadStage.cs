@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using SSL4Eco.Inference.Geo.Gdal;
 using SSL4Eco.Inference.Geo.Tiling;
+using SSL4Eco.Inference.Preprocessing;
 
 namespace SSL4Eco.Inference.Geo.Pipeline;
 
@@ -13,13 +14,13 @@ namespace SSL4Eco.Inference.Geo.Pipeline;
 /// <remarks>One instance per run; the channel and pool are thread-safe.</remarks>
 internal sealed class ReadStage
 {
-    public ReadStage(MapPlan plan, IReadOnlyList<string> contractBands, IReadOnlyList<Tile> pending, MapTally tally, ILogger logger, CancellationToken ct)
+    public ReadStage(MapPlan plan, InputRecipe recipe, IReadOnlyList<Tile> pending, MapTally tally, ILogger logger, CancellationToken ct)
     {
         var request = plan.Request;
         Reads = Channel.CreateBounded<TileRead>(new BoundedChannelOptions(request.QueueCapacity) { SingleReader = true });
         Readers = Enumerable.Range(0, request.ReaderCount).Select(k => Task.Run(async () =>
         {
-            using var reader = new TileReader(request, contractBands, DataPool);
+            using var reader = new TileReader(request, recipe, DataPool);
             // Each reader takes whole tile rows (row % readers == k) so its reads stay block-aligned and cache-friendly.
             foreach (var t in pending.Where(t => t.Row % request.ReaderCount == k))
             {

@@ -8,7 +8,8 @@ namespace SSL4Eco.Inference.Geo.Pipeline;
 internal sealed record TileRead(Tile Tile, int Index, Patch? Patch, double ValidFraction, Exception? Error = null);
 
 /// <summary>
-/// Reads tiles of one raster with its own GDAL dataset (and cloud mask dataset): values, validity, fill and harmonisation.
+/// Reads tiles of one raster with its own GDAL dataset (and cloud mask dataset): values, validity and fill. Values are passed
+/// on as stored, with the raster's processing baseline: the model's <see cref="InputRecipe"/> decides harmonisation.
 /// </summary>
 /// <remarks>Not thread-safe: one per reader thread.</remarks>
 internal sealed class TileReader : IDisposable
@@ -21,7 +22,7 @@ internal sealed class TileReader : IDisposable
     private readonly int[] _bands;
     private readonly Rasters.PixelValidity _validity;
     private readonly Rasters.NoDataPolicy _policy;
-    private readonly bool _harmonize;
+    private readonly double? _baseline;
     private readonly DateOnly? _date;
     private readonly System.Collections.Concurrent.ConcurrentBag<float[]>? _pool;
     private bool[] _valid = [];
@@ -36,22 +37,21 @@ internal sealed class TileReader : IDisposable
     }
 
     /// <param name="request">The map request.</param>
-    /// <param name="neededBands">Contract bands of the model; only these (and B4/B8 for a derived NDVI) are read, each found
-    /// exactly once by name. Null reads every described band.</param>
+    /// <param name="recipe">The model's input recipe: only the bands it reads (<see cref="InputRecipe.BandsToRead"/>) are read,
+    /// each found exactly once by name. Null reads every described band.</param>
     /// <param name="dataPool">Tile-data arrays handed back after embedding (1.8 MB each at 9 × 224², so reuse spares the large-object heap).</param>
-    public TileReader(MapRequest request, IReadOnlyList<string>? neededBands = null, System.Collections.Concurrent.ConcurrentBag<float[]>? dataPool = null)
+    public TileReader(MapRequest request, InputRecipe? recipe = null, System.Collections.Concurrent.ConcurrentBag<float[]>? dataPool = null)
     {
         _request = request;
         _pool = dataPool;
         _ds = GdalDataset.Open(request.InputPath);
         try
         {
-            // Only the needed bands, each found exactly once by name (a duplicated or undescribed needed band is refused).
-            (_names, _bands) = Rasters.PatchReader.ResolveBands(_ds, request.InputBands, neededBands);
+            // Only the bands the recipe reads, each found exactly once by name (a duplicated or undescribed one is refused).
+            (_names, _bands) = Rasters.PatchReader.ResolveBands(_ds, request.InputBands, recipe);
             _validity = new Rasters.PixelValidity(_ds, _bands);
             _policy = new Rasters.NoDataPolicy { MinValidFraction = request.MinValidFraction };
-            // The request decides; the baseline is not passed on, so an encoder at Auto leaves map tiles as the request left them.
-            _harmonize = Harmonization.Applies(request.Harmonize, Rasters.PatchReader.ReadBaseline(_ds));
+            _baseline = Rasters.PatchReader.ReadBaseline(_ds);
             _date = request.Date ?? Rasters.PatchReader.ReadDate(_ds);
             _cloudValues = [.. request.CloudMaskValues];
             if (request.CloudMaskPath is not null) _cloud = CloudMask.Open(request.CloudMaskPath, _ds);
@@ -64,7 +64,7 @@ internal sealed class TileReader : IDisposable
     }
 
     public IReadOnlyList<string> BandNames => _names;
-    public bool Harmonizes => _harmonize;
+    public double? ProcessingBaseline => _baseline;
     public DateOnly? Date => _date;
 
     public TileRead Read(Tile tile, int index)
@@ -81,9 +81,7 @@ internal sealed class TileReader : IDisposable
         double fraction = Rasters.PixelValidity.Fraction(valid);
         if (!_policy.Accepts(fraction)) return new TileRead(tile, index, null, fraction);
         Rasters.PixelValidity.Fill(data.AsSpan(0, _bands.Length * plane), _bands.Length, valid);
-        for (int b = 0; b < _bands.Length; b++)
-            if (_harmonize && Harmonization.AppliesToBand(_names[b])) Harmonization.Apply(data.AsSpan(b * plane, plane), data.AsSpan(b * plane, plane));
-        return new TileRead(tile, index, new Patch(_names, w.Height, w.Width, data) { Date = _date, Harmonized = _harmonize }, fraction);
+        return new TileRead(tile, index, new Patch(_names, w.Height, w.Width, data) { Date = _date, ProcessingBaseline = _baseline }, fraction);
     }
 
     // The mask is warped onto the scene grid (CloudMask), so the tile's own window is read.

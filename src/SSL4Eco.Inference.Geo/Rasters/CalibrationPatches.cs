@@ -58,7 +58,7 @@ public static class CalibrationPatches
         return Enumerable.Range(0, count.Value).Select(i => all[(int)((long)i * all.Count / count.Value)]).ToList();
     }
 
-    /// <summary>Reads each file as one patch for <paramref name="contract"/>'s bands, lazily, in order.</summary>
+    /// <summary>Reads each file as one patch with the bands <paramref name="contract"/>'s input recipe reads, lazily, in order.</summary>
     /// <exception cref="InvalidDataException">A file cannot be read as a patch, or is mostly nodata (the message names the file).</exception>
     public static IEnumerable<Patch> Read(IReadOnlyList<string> files, ModelContract contract, IReadOnlyList<string>? fileBands = null)
     {
@@ -67,7 +67,7 @@ public static class CalibrationPatches
         foreach (var f in files)
         {
             ValidPatch read;
-            try { read = PatchReader.ReadValid(f, NoDataPolicy.Default, fileBands, contract.Bands); }
+            try { read = PatchReader.ReadValid(f, NoDataPolicy.Default, fileBands, InputRecipe.For(contract)); }
             catch (Exception e) when (e is not OperationCanceledException) { throw new InvalidDataException($"calibration patch {Path.GetFileName(f)}: {e.Message}", e); }
             yield return read.Patch ?? throw new InvalidDataException(FormattableString.Invariant(
                 $"calibration patch '{Path.GetFileName(f)}' is {(1 - read.ValidFraction) * 100:0}% nodata; leave it out of --calibration."));

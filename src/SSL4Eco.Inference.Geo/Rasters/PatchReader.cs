@@ -17,17 +17,15 @@ namespace SSL4Eco.Inference.Geo.Rasters;
 /// <item>else, when any band has a description, every description is used: a band the model needs must be named by exactly
 /// one band (a duplicated or empty description is never guessed from position), else an <see cref="ArgumentException"/>
 /// names the missing and ambiguous bands;</item>
-/// <item>else (no band has a description) a 13-band file is SSL4Eco's layout <see cref="Ssl4EcoLayout"/>;</item>
+/// <item>else (no band has a description) a 13-band file is SSL4Eco's layout (<see cref="Ssl4EcoLayout.Bands"/>);</item>
 /// <item>else an <see cref="ArgumentException"/> says how to name the bands.</item>
 /// </list>
 /// The acquisition date comes from metadata <c>DATE</c>, <c>ACQUISITION_DATE</c>, <c>DATATAKE_1_DATATAKE_SENSING_START</c>
-/// or <c>PRODUCT_START_TIME</c> (first parseable), the processing baseline from <c>PROCESSING_BASELINE</c>.
+/// or <c>PRODUCT_START_TIME</c> (first parseable), the processing baseline from <c>PROCESSING_BASELINE</c>. Values are
+/// returned as stored: the baseline travels with the patch and the model's <see cref="InputRecipe"/> decides harmonisation.
 /// </remarks>
 public static class PatchReader
 {
-    /// <summary>Band order of SSL4Eco's 13-band training files.</summary>
-    public static IReadOnlyList<string> Ssl4EcoLayout { get; } = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B11", "B12", "NDVI"];
-
     /// <summary>Most values (bands × pixels) one patch file may hold: 2^28 float32, 1 GiB.</summary>
     public const long MaxPatchValues = 1L << 28;
 
@@ -35,14 +33,14 @@ public static class PatchReader
     /// <param name="path">The raster file.</param>
     /// <param name="bands">Band names in file order for files without (usable) band descriptions, or, for a file whose bands
     /// all have distinct descriptions, the bands to select by name.</param>
-    /// <param name="modelBands">The model's contract bands: when given, each must be found exactly once (NDVI may instead be
-    /// derived from B4 and B8), else an <see cref="ArgumentException"/> names the missing or ambiguous bands.</param>
+    /// <param name="recipe">The model's input recipe: when given, only the bands it reads (<see cref="InputRecipe.BandsToRead"/>)
+    /// are read, each found exactly once, else an <see cref="ArgumentException"/> names the missing or ambiguous bands.</param>
     /// <exception cref="GdalException">GDAL cannot open or read the file.</exception>
     /// <exception cref="ArgumentException">The bands cannot be named (wrong count, unknown, duplicated or undescribed name).</exception>
-    public static Patch Read(string path, IReadOnlyList<string>? bands = null, IReadOnlyList<string>? modelBands = null)
+    public static Patch Read(string path, IReadOnlyList<string>? bands = null, InputRecipe? recipe = null)
     {
         using var ds = GdalDataset.Open(path);
-        return ReadAll(ds, bands, modelBands).Patch;
+        return ReadAll(ds, bands, recipe).Patch;
     }
 
     /// <summary>
@@ -52,12 +50,12 @@ public static class PatchReader
     /// </summary>
     /// <exception cref="GdalException">GDAL cannot open or read the file.</exception>
     /// <exception cref="ArgumentException">The bands cannot be named, or the file is too large for one patch.</exception>
-    public static ValidPatch ReadValid(string path, NoDataPolicy noData, IReadOnlyList<string>? bands = null, IReadOnlyList<string>? modelBands = null)
+    public static ValidPatch ReadValid(string path, NoDataPolicy noData, IReadOnlyList<string>? bands = null, InputRecipe? recipe = null)
     {
         ArgumentNullException.ThrowIfNull(noData);
         noData.Validate();
         using var ds = GdalDataset.Open(path);
-        var (patch, indexes) = ReadAll(ds, bands, modelBands);
+        var (patch, indexes) = ReadAll(ds, bands, recipe);
         var valid = new bool[patch.Height * patch.Width];
         Array.Fill(valid, true);
         new PixelValidity(ds, indexes).Mark(new PixelWindow(0, 0, patch.Width, patch.Height), patch.Data, valid);
@@ -67,9 +65,9 @@ public static class PatchReader
         return new ValidPatch(patch, fraction);
     }
 
-    private static (Patch Patch, int[] Indexes) ReadAll(GdalDataset ds, IReadOnlyList<string>? bands, IReadOnlyList<string>? modelBands)
+    private static (Patch Patch, int[] Indexes) ReadAll(GdalDataset ds, IReadOnlyList<string>? bands, InputRecipe? recipe)
     {
-        var (names, indexes) = ResolveBands(ds, bands, modelBands);
+        var (names, indexes) = ResolveBands(ds, bands, recipe);
         int w = ds.Width, h = ds.Height;
         long values = (long)indexes.Length * w * h;
         if (values > MaxPatchValues)
@@ -82,10 +80,17 @@ public static class PatchReader
 
     /// <summary>
     /// Names the bands of an open dataset; returns the names and the matching 1-based band indexes. With
-    /// <paramref name="needed"/> (bands the caller will use, e.g. a model's contract bands), only those bands are returned
-    /// and each must be found exactly once.
+    /// <paramref name="recipe"/>, only the bands the recipe reads (<see cref="InputRecipe.BandsToRead"/>) are returned and
+    /// each must be found exactly once.
     /// </summary>
-    internal static (string[] Names, int[] Indexes) ResolveBands(GdalDataset ds, IReadOnlyList<string>? bands, IReadOnlyList<string>? needed = null)
+    internal static (string[] Names, int[] Indexes) ResolveBands(GdalDataset ds, IReadOnlyList<string>? bands, InputRecipe? recipe = null) =>
+        ResolveBands(ds, bands, recipe is null ? null : recipe.BandsToRead);
+
+    /// <summary>As <see cref="ResolveBands(GdalDataset, IReadOnlyList{string}?, InputRecipe?)"/> for exactly the bands <paramref name="exact"/> (e.g. B4, B3, B2 of a preview).</summary>
+    internal static (string[] Names, int[] Indexes) ResolveBands(GdalDataset ds, IReadOnlyList<string>? bands, IReadOnlyList<string> exact) =>
+        ResolveBands(ds, bands, _ => exact.Select(BandName.Canonical).ToList());
+
+    private static (string[] Names, int[] Indexes) ResolveBands(GdalDataset ds, IReadOnlyList<string>? bands, Func<IReadOnlyList<string>, IReadOnlyList<string>>? toRead)
     {
         int n = ds.BandCount;
         var descriptions = Enumerable.Range(1, n).Select(i => ds.Band(i).Description.Trim()).ToArray();
@@ -103,14 +108,14 @@ public static class PatchReader
         }
         else if (descriptions.All(d => d.Length == 0))
         {
-            if (n != Ssl4EcoLayout.Count)
+            if (n != Ssl4EcoLayout.Bands.Count)
                 throw new ArgumentException(
                     $"'{ds.Path}' has {n} bands without descriptions; cannot tell which Sentinel-2 bands they are. " +
-                    $"Set band descriptions (e.g. gdal_edit.py / gdal_translate) or give the band names in file order (ssl4eco: --bands); only a 13-band file is read as SSL4Eco's layout ({string.Join(",", Ssl4EcoLayout)}).");
-            names = Ssl4EcoLayout.ToArray();
+                    $"Set band descriptions (e.g. gdal_edit.py / gdal_translate) or give the band names in file order (ssl4eco: --bands); only a 13-band file is read as SSL4Eco's layout ({string.Join(",", Ssl4EcoLayout.Bands)}).");
+            names = Ssl4EcoLayout.Bands.ToArray();
         }
         else names = descriptions;
-        var wanted = select ?? (needed is null ? null : Wanted(needed, names));
+        IReadOnlyList<string>? wanted = select ?? toRead?.Invoke(names);
         if (wanted is null)
         {
             // Every described band; a caller that uses a duplicated name is refused by the preprocessor, an undescribed band is left out.
@@ -137,17 +142,6 @@ public static class PatchReader
         return (idx.Select(i => names[i]).ToArray(), idx.Select(i => i + 1).ToArray());
     }
 
-    /// <summary>The canonical bands to read for <paramref name="needed"/>: NDVI becomes B4 and B8 when no band is named NDVI.</summary>
-    private static List<string> Wanted(IReadOnlyList<string> needed, string[] names)
-    {
-        bool hasNdvi = names.Any(x => x.Length > 0 && BandName.Canonical(x) == BandName.Ndvi);
-        var wanted = new List<string>();
-        foreach (var b in needed.Select(BandName.Canonical))
-            if (b == BandName.Ndvi && !hasNdvi) wanted.AddRange(["B4", "B8"]);
-            else wanted.Add(b);
-        return wanted.Distinct().ToList();
-    }
-
     private static string Describe(string[] names) => "[" + string.Join(", ", names.Select(x => x.Length == 0 ? "(none)" : x)) + "]";
 
     internal static DateOnly? ReadDate(GdalDataset ds)
@@ -163,8 +157,7 @@ public static class PatchReader
 
     internal static double? ReadBaseline(GdalDataset ds)
     {
-        var v = ds.GetMetadataItem("PROCESSING_BASELINE");
-        return v is not null && double.TryParse(v.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double b) ? b : null;
+        return Harmonization.ParseBaseline(ds.GetMetadataItem("PROCESSING_BASELINE"));
     }
 }
 

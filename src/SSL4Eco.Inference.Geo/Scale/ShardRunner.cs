@@ -43,7 +43,7 @@ public static class ShardRunner
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrWhiteSpace(workFolder);
         logger ??= NullLogger.Instance;
-        var recipe = RecipeSha256(model, manifest.Options);
+        var recipe = RecipeSha256(model);
         if (recipe != manifest.RecipeSha256)
             throw new ArgumentException($"the model's input recipe ({recipe[..12]}…) is not the one the manifest was planned with ({manifest.RecipeSha256[..Math.Min(12, manifest.RecipeSha256.Length)]}…, model '{manifest.Model}'); run every shard with the planned model, or re-plan.");
         Directory.CreateDirectory(workFolder);
@@ -65,12 +65,11 @@ public static class ShardRunner
         return new ShardResult(owned.Count, mapped, skipped);
     }
 
-    /// <summary>The recipe fingerprint a manifest records for <paramref name="model"/> under <paramref name="options"/>.</summary>
-    public static string RecipeSha256(IEmbeddingModel model, ScaleMapOptions options)
+    /// <summary>The recipe fingerprint a manifest records for <paramref name="model"/>: its <see cref="IEmbeddingModel.Recipe"/> (contract, scaling and harmonisation in effect, weights).</summary>
+    public static string RecipeSha256(IEmbeddingModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(options);
-        return (model.Recipe with { Harmonize = options.Harmonize }).Sha256();
+        return model.Recipe.Sha256();
     }
 
     private static async Task MapUnitAsync(WorkManifest manifest, WorkUnit unit, IEmbeddingModel model, string prefix, MapRequest? settings,
@@ -98,7 +97,6 @@ public static class ShardRunner
             InputBands = o.InputBands,
             MinValidFraction = o.MinValidFraction,
             RasterType = o.RasterType,
-            Harmonize = o.Harmonize,
             RoiWindow = null,
             Roi = null,
             RoiCrs = null,

@@ -8,7 +8,10 @@ using SSL4Eco.Inference.Preprocessing;
 
 namespace SSL4Eco.Inference.Geo.Scale;
 
-/// <summary>The map options every unit of a manifest shares (everything that changes a unit's embeddings or encoding).</summary>
+/// <summary>
+/// The map options every unit of a manifest shares (everything that changes a unit's embeddings or encoding besides the model's
+/// <see cref="InputRecipe"/>, whose fingerprint the manifest records: scaling and harmonisation live there).
+/// </summary>
 /// <remarks>Immutable record; thread-safe.</remarks>
 public sealed record ScaleMapOptions
 {
@@ -22,12 +25,10 @@ public sealed record ScaleMapOptions
     public double MinValidFraction { get; init; } = 0.5;
     /// <summary>Value type of the embedding rasters.</summary>
     public EmbeddingRasterType RasterType { get; init; } = EmbeddingRasterType.Float32;
-    /// <summary>Offset harmonisation.</summary>
-    public HarmonizeMode Harmonize { get; init; } = HarmonizeMode.Auto;
 
     /// <summary>Canonical one-line text of the options (what <see cref="WorkManifest.OptionsSha256"/> hashes).</summary>
     public string ToCanonicalText() => FormattableString.Invariant(
-        $"tile={TileSize?.ToString(CultureInfo.InvariantCulture) ?? "model"};stride={Stride?.ToString(CultureInfo.InvariantCulture) ?? "tile"};bands={(InputBands is null ? "file" : string.Join(',', InputBands))};min_valid={MinValidFraction.ToString("R", CultureInfo.InvariantCulture)};dtype={RasterType};harmonize={Harmonize}");
+        $"tile={TileSize?.ToString(CultureInfo.InvariantCulture) ?? "model"};stride={Stride?.ToString(CultureInfo.InvariantCulture) ?? "tile"};bands={(InputBands is null ? "file" : string.Join(',', InputBands))};min_valid={MinValidFraction.ToString("R", CultureInfo.InvariantCulture)};dtype={RasterType}");
 }
 
 /// <summary>
@@ -98,7 +99,6 @@ public sealed record WorkManifest
             else w.WriteNull("bands");
             w.WriteNumber("min_valid", Options.MinValidFraction);
             w.WriteString("dtype", Options.RasterType.ToString());
-            w.WriteString("harmonize", Options.Harmonize.ToString());
             w.WriteEndObject();
             w.WriteStartArray("units");
             foreach (var u in Units)
@@ -139,7 +139,6 @@ public sealed record WorkManifest
                 InputBands = o.GetProperty("bands").ValueKind == JsonValueKind.Null ? null : o.GetProperty("bands").EnumerateArray().Select(e => e.GetString()!).ToArray(),
                 MinValidFraction = o.GetProperty("min_valid").GetDouble(),
                 RasterType = Enum.Parse<EmbeddingRasterType>(o.GetProperty("dtype").GetString()!),
-                Harmonize = Enum.Parse<HarmonizeMode>(o.GetProperty("harmonize").GetString()!),
             };
             var units = r.GetProperty("units").EnumerateArray().Select(u =>
             {

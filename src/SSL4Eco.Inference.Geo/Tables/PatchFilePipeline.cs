@@ -141,7 +141,7 @@ internal static class PatchFilePipeline
     {
         try
         {
-            var read = PatchReader.ReadValid(file, noData, bands, model.Contract.Bands);
+            var read = PatchReader.ReadValid(file, noData, bands, model.Recipe);
             if (read.Patch is null && !mayskip)
                 return new Read(file, null, new InvalidDataException(noData.Refusal(Path.GetFileName(file), read.ValidFraction)));
             return new Read(file, read, null);

@@ -58,6 +58,9 @@ public sealed record EncoderOptions
     /// <summary>Replaces the contract's input scaling when set.</summary>
     public InputScaling? ScalingOverride { get; init; }
 
+    /// <summary>The options of the model's <see cref="InputRecipe"/>: <see cref="Harmonize"/> and <see cref="ScalingOverride"/>.</summary>
+    internal PreprocessingOptions Preprocessing => new() { Harmonize = Harmonize, ScalingOverride = ScalingOverride };
+
     /// <summary>The contract to use instead of the ONNX metadata (for files converted elsewhere, without metadata).</summary>
     public ModelContract? ContractOverride { get; init; }
 

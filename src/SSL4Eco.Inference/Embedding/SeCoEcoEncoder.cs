@@ -42,11 +42,8 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
         Options = options;
         ActiveProvider = provider;
         _provider = provider;
-        var preprocessing = new PreprocessingOptions { Harmonize = options.Harmonize, ScalingOverride = options.ScalingOverride };
-        if (contract.RawInput is not null && options.ScalingOverride is { } so && so != contract.Scaling)
-            throw new ArgumentException($"The model preprocesses its input in the graph with x = (DN - {contract.Scaling.Offset}) / {contract.Scaling.Divisor}; a different scaling override cannot apply. Convert the model again with that scaling, or drop the override.", nameof(options));
-        Preprocessor = new PatchPreprocessor(contract, preprocessing);
-        _recipe = new Lazy<InputRecipe>(() => InputRecipe.For(contract, preprocessing, weightsSha256()));
+        Preprocessor = new PatchPreprocessor(InputRecipe.For(contract, options.Preprocessing)); // the recipe refuses an override of in-graph scaling
+        _recipe = new Lazy<InputRecipe>(() => Preprocessor.Recipe with { WeightsSha256 = weightsSha256() });
         var (layout, fixedBatch) = CheckShapes(session, contract);
         _chunk = fixedBatch > 0 ? Math.Min(options.BatchSize, fixedBatch) : options.BatchSize;
         _layout = layout with { Chunk = _chunk };
@@ -344,8 +341,8 @@ public sealed class SeCoEcoEncoder : IEmbeddingModel, IDisposable
             throw new ArgumentException($"Output holds {output.Length} floats; {count} x {dim} = {(long)count * dim} expected.", nameof(output));
     }
 
-    /// <summary>The harmonisation offset of a raw call without explicit offsets: 1000 under <see cref="HarmonizeMode.On"/>, else 0.</summary>
-    private float DefaultOffset => Options.Harmonize == HarmonizeMode.On ? Harmonization.Offset : 0f;
+    /// <summary>The harmonisation offset of a raw call without explicit offsets: the recipe's decision for an unknown baseline (1000 under <see cref="HarmonizeMode.On"/>, else 0).</summary>
+    private float DefaultOffset => Preprocessor.Recipe.Harmonizes(null) ? Harmonization.Offset : 0f;
 
     private void RunChunks<T>(ReadOnlySpan<T> input, int per, ReadOnlySpan<float> offsets, float fill, int count, Span<float> output, CancellationToken cancellationToken)
         where T : unmanaged

@@ -20,25 +20,6 @@ public static class BandName
         return n;
     }
 
-    /// <summary>
-    /// The input bands a model needs to be read from a raster that holds <paramref name="available"/>: the contract's bands,
-    /// with B4 and B8 instead of NDVI when the raster has no NDVI band. Names are returned as spelled in
-    /// <paramref name="available"/>; bands the raster lacks are left out (preprocessing then names them).
-    /// </summary>
-    public static IReadOnlyList<string> Needed(IReadOnlyList<string> contractBands, IReadOnlyList<string> available)
-    {
-        var byCanonical = new Dictionary<string, string>();
-        foreach (var a in available) byCanonical.TryAdd(Canonical(a), a);
-        var wanted = new List<string>();
-        foreach (var b in contractBands)
-        {
-            var c = Canonical(b);
-            if (c == Ndvi && !byCanonical.ContainsKey(Ndvi)) { wanted.Add("B4"); wanted.Add("B8"); }
-            else wanted.Add(c);
-        }
-        return wanted.Distinct().Where(byCanonical.ContainsKey).Select(c => byCanonical[c]).ToList();
-    }
-
     /// <summary>True for reflectance bands (everything except NDVI), which harmonisation shifts.</summary>
     public static bool IsReflectance(string canonical) => canonical != Ndvi;
 }

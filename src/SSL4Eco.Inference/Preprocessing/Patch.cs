@@ -40,15 +40,10 @@ public sealed class Patch
 
     /// <summary>
     /// Sentinel-2 processing baseline (e.g. 4.0 for "04.00"), when known. Scenes of baseline 04.00 or later carry a +1000
-    /// offset that harmonisation removes.
+    /// offset that harmonisation removes: the model's <see cref="InputRecipe"/> decides from this value (readers never
+    /// harmonise; they pass the baseline on).
     /// </summary>
     public double? ProcessingBaseline { get; init; }
-
-    /// <summary>
-    /// True when the values already have the baseline offset removed (e.g. by the map pipeline, which harmonises tiles as it
-    /// reads them): a <see cref="PatchPreprocessor"/> then never subtracts it again, whatever its mode.
-    /// </summary>
-    public bool Harmonized { get; init; }
 
     /// <summary>The values of one band.</summary>
     public ReadOnlySpan<float> Band(int index) => Data.AsSpan(index * Height * Width, Height * Width);

@@ -5,9 +5,9 @@ using SSL4Eco.Inference.Models;
 namespace SSL4Eco.Inference.Preprocessing;
 
 /// <summary>
-/// Turns a <see cref="Patch"/> into the model input <c>[Channels, InputSize, InputSize]</c> exactly as SPEC.md describes,
-/// driven by a <see cref="ModelContract"/>: bands selected by name, NDVI derived when missing, optional harmonisation,
-/// the contract's spatial policy, then the affine scaling.
+/// Executes an <see cref="InputRecipe"/>: turns a <see cref="Patch"/> into the model input <c>[Channels, InputSize, InputSize]</c>
+/// exactly as SPEC.md describes. Every decision (bands selected by name, NDVI derived when missing, whether the patch is
+/// harmonised, the spatial step, the scaling) is the recipe's; this type only carries them out.
 /// </summary>
 /// <remarks>
 /// <para>Order of operations per channel: select (by canonical name: case-insensitive, <c>B08</c> = <c>B8</c>) →
@@ -34,42 +34,47 @@ public sealed class PatchPreprocessor
     /// <summary>The largest stored NDVI value (uint16).</summary>
     internal const float NdviMax = 65535f;
 
-    private readonly string[] _wanted;
-
-    /// <summary>Creates a preprocessor for the contract; throws <see cref="ArgumentException"/> for an invalid contract or options.</summary>
+    /// <summary>Creates the executor of <see cref="InputRecipe.For"/>(<paramref name="contract"/>, <paramref name="options"/>); throws <see cref="ArgumentException"/> for an invalid contract or options.</summary>
     public PatchPreprocessor(ModelContract contract, PreprocessingOptions? options = null)
+        : this(InputRecipe.For(contract ?? throw new ArgumentNullException(nameof(contract)), options), options ?? PreprocessingOptions.Default)
     {
-        ArgumentNullException.ThrowIfNull(contract);
-        contract.Validate();
-        Options = options ?? PreprocessingOptions.Default;
-        Options.Validate();
-        Contract = contract;
-        Scaling = Options.ScalingOverride ?? contract.Scaling;
-        _wanted = contract.Bands.Select(BandName.Canonical).ToArray();
-        if (_wanted.Distinct().Count() != _wanted.Length)
-            throw new ArgumentException($"Model contract bands [{string.Join(", ", contract.Bands)}] name the same band twice (B08 = B8).", nameof(contract));
     }
 
+    /// <summary>Creates the executor of <paramref name="recipe"/>; throws <see cref="ArgumentException"/> for an invalid recipe.</summary>
+    public PatchPreprocessor(InputRecipe recipe)
+        : this(recipe, new PreprocessingOptions { Harmonize = recipe?.Harmonize ?? HarmonizeMode.Auto, ScalingOverride = recipe?.Scaling })
+    {
+    }
+
+    private PatchPreprocessor(InputRecipe recipe, PreprocessingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(recipe);
+        options.Validate();
+        recipe.Validate();
+        Recipe = recipe;
+        Options = options;
+    }
+
+    /// <summary>The recipe this preprocessor executes.</summary>
+    public InputRecipe Recipe { get; }
+
     /// <summary>The contract the output follows.</summary>
-    public ModelContract Contract { get; }
+    public ModelContract Contract => Recipe.Contract;
 
     /// <summary>The options in use.</summary>
     public PreprocessingOptions Options { get; }
 
-    /// <summary>The scaling in effect (the override when given, else the contract's).</summary>
-    public InputScaling Scaling { get; }
+    /// <summary>The scaling in effect (the recipe's: the override when given, else the contract's).</summary>
+    public InputScaling Scaling => Recipe.Scaling;
 
     /// <summary>Number of floats one preprocessed patch occupies: <c>Channels * InputSize * InputSize</c>.</summary>
     public int ValuesPerPatch => Contract.Channels * Contract.InputSize * Contract.InputSize;
 
-    /// <summary>
-    /// Whether harmonisation applies to the patch under the current <see cref="PreprocessingOptions.Harmonize"/> mode (never
-    /// for a patch marked <see cref="Patch.Harmonized"/>).
-    /// </summary>
+    /// <summary>Whether the recipe harmonises the patch (<see cref="InputRecipe.Harmonizes"/> of its <see cref="Patch.ProcessingBaseline"/>).</summary>
     public bool HarmonizesPatch(Patch patch)
     {
         ArgumentNullException.ThrowIfNull(patch);
-        return !patch.Harmonized && Harmonization.Applies(Options.Harmonize, patch.ProcessingBaseline);
+        return Recipe.Harmonizes(patch.ProcessingBaseline);
     }
 
     /// <summary>Preprocesses one patch into a new array of <see cref="ValuesPerPatch"/> floats.</summary>
@@ -94,7 +99,7 @@ public sealed class PatchPreprocessor
         if (patch.Height < min || patch.Width < min)
             throw new ArgumentException($"Patch is {patch.Height}x{patch.Width} pixels; at least {min}x{min} is required (PreprocessingOptions.MinimumPatchSide).", nameof(patch));
 
-        var (sources, red, nir) = ResolveChannels(patch.BandNames, nameof(patch));
+        var (sources, red, nir, reflectance) = Recipe.ResolveChannels(patch.BandNames, nameof(patch));
         bool harmonize = HarmonizesPatch(patch);
         int h = patch.Height, w = patch.Width, plane = h * w, s = Contract.InputSize, outPlane = s * s;
         var pool = ArrayPool<float>.Shared;
@@ -102,13 +107,13 @@ public sealed class PatchPreprocessor
         float[]? b = null, c3 = null;
         try
         {
-            for (int c = 0; c < _wanted.Length; c++)
+            for (int c = 0; c < sources.Length; c++)
             {
                 ReadOnlySpan<float> band = a.AsSpan(0, plane);
                 int bi = sources[c];
                 if (bi >= 0)
                 {
-                    if (harmonize && BandName.IsReflectance(_wanted[c])) LoadBand(patch, bi, a.AsSpan(0, plane), harmonize: true);
+                    if (harmonize && reflectance[c]) LoadBand(patch, bi, a.AsSpan(0, plane), harmonize: true);
                     else band = CheckedBand(patch, bi); // no copy needed
                 }
                 else
@@ -132,47 +137,6 @@ public sealed class PatchPreprocessor
             if (b is not null) pool.Return(b);
             if (c3 is not null) pool.Return(c3);
         }
-    }
-
-    /// <summary>
-    /// Where each contract channel comes from in an input whose bands are <paramref name="bandNames"/> (file order): the band's
-    /// index, or -1 for NDVI derived from <c>Red</c> (B4) and <c>Nir</c> (B8) (both -1 when nothing is derived). The one
-    /// place band selection is decided: host preprocessing and the in-graph preprocessing (<see cref="InputRecipe.PlanGraph"/>) use it.
-    /// Throws <see cref="ArgumentException"/> (parameter <paramref name="paramName"/>) naming a missing or doubly named band.
-    /// </summary>
-    internal (int[] Sources, int Red, int Nir) ResolveChannels(IReadOnlyList<string> bandNames, string paramName)
-    {
-        var index = IndexBands(bandNames, paramName);
-        var sources = new int[_wanted.Length];
-        int red = -1, nir = -1;
-        for (int c = 0; c < _wanted.Length; c++)
-        {
-            string want = _wanted[c];
-            if (index.TryGetValue(want, out int bi)) sources[c] = bi;
-            else if (want == BandName.Ndvi && index.TryGetValue("B4", out red) && index.TryGetValue("B8", out nir)) sources[c] = -1;
-            else
-            {
-                string how = want == BandName.Ndvi ? " and cannot be derived (NDVI needs B4 and B8)" : "";
-                throw new ArgumentException($"Patch lacks band '{Contract.Bands[c]}'{how}; the patch has [{string.Join(", ", bandNames)}], the model needs [{string.Join(", ", Contract.Bands)}].", paramName);
-            }
-        }
-        return (sources, red, nir);
-    }
-
-    private Dictionary<string, int> IndexBands(IReadOnlyList<string> bandNames, string paramName)
-    {
-        var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        var twice = new List<(string Name, int First, int Second)>();
-        for (int i = 0; i < bandNames.Count; i++)
-        {
-            var name = BandName.Canonical(bandNames[i]);
-            if (!index.TryAdd(name, i)) twice.Add((name, index[name], i));
-        }
-        // A used band named twice is ambiguous; B4 and B8 are used when NDVI is derived from them.
-        foreach (var (name, first, second) in twice)
-            if (_wanted.Contains(name) || name is "B4" or "B8" && _wanted.Contains(BandName.Ndvi) && !index.ContainsKey(BandName.Ndvi))
-                throw new ArgumentException($"Patch names band '{name}' twice ('{bandNames[first]}' and '{bandNames[second]}'); name each band once.", paramName);
-        return index;
     }
 
     private static ReadOnlySpan<float> CheckedBand(Patch patch, int bandIndex)
@@ -228,17 +192,9 @@ public sealed class PatchPreprocessor
         TensorPrimitives.Truncate(result, result);
     }
 
-    /// <summary>How a patch of <paramref name="h"/> x <paramref name="w"/> is brought to the input size (the one decision host and graph share).</summary>
-    internal SpatialStep SpatialFor(int h, int w)
-    {
-        int s = Contract.InputSize;
-        if (Contract.Spatial == SpatialPolicy.BilinearResize) return h == s && w == s ? SpatialStep.None : SpatialStep.Bilinear;
-        return h >= s && w >= s ? SpatialStep.Crop : SpatialStep.Bicubic;
-    }
-
     private void Resize(ReadOnlySpan<float> band, int h, int w, Span<float> dst, int s)
     {
-        switch (SpatialFor(h, w))
+        switch (Recipe.SpatialFor(h, w))
         {
             case SpatialStep.None:
             case SpatialStep.Bilinear:
@@ -248,20 +204,11 @@ public sealed class PatchPreprocessor
                 Resampling.CenterCrop(band, h, w, dst, s, s);
                 break;
             default:
-                var (outH, outW) = UpscaledSize(h, w, s);
+                var (outH, outW) = InputRecipe.UpscaledSize(h, w, s);
                 Resampling.CubicResizeWindow(band, h, w, dst, outH, outW,
                     Resampling.CenterCropOffset(outH, s), Resampling.CenterCropOffset(outW, s), s, s);
                 break;
         }
-    }
-
-    /// <summary>
-    /// The size <c>cvtransforms.Resize(S)</c> produces: the shorter side becomes S, the longer <c>int(S * long / short)</c>.
-    /// </summary>
-    internal static (int Height, int Width) UpscaledSize(int h, int w, int s)
-    {
-        if (w < h) return ((int)(s * (double)h / w), s);
-        return (s, (int)(s * (double)w / h));
     }
 
     private void Scale(Span<float> values)

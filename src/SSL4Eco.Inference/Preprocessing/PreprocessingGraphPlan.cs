@@ -51,9 +51,9 @@ internal sealed class PreprocessingGraphPlan
     internal static PreprocessingGraphPlan Create(InputRecipe recipe, RawInputForm raw)
     {
         raw.Validate();
-        var pre = new PatchPreprocessor(recipe.Contract with { RawInput = null },
-            new PreprocessingOptions { Harmonize = recipe.Harmonize, ScalingOverride = recipe.Scaling });
-        var (sources, red, nir) = pre.ResolveChannels(raw.Bands, nameof(raw));
+        recipe = recipe with { Contract = recipe.Contract with { RawInput = null } };
+        recipe.Validate();
+        var (sources, red, nir, _) = recipe.ResolveChannels(raw.Bands, nameof(raw));
         var gathered = new List<int>();
         var channels = new int[sources.Length];
         for (int c = 0; c < sources.Length; c++)
@@ -71,7 +71,7 @@ internal sealed class PreprocessingGraphPlan
             if (nirAt < 0) { nirAt = gathered.Count; gathered.Add(nir); }
         }
         int s = recipe.Contract.InputSize, h = raw.Height, w = raw.Width;
-        var step = pre.SpatialFor(h, w);
+        var step = recipe.SpatialFor(h, w);
         (float[], float[])? weights = null;
         (int, int) crop = default;
         switch (step)
@@ -80,7 +80,7 @@ internal sealed class PreprocessingGraphPlan
                 crop = (Resampling.CenterCropOffset(h, s), Resampling.CenterCropOffset(w, s));
                 break;
             case SpatialStep.Bicubic:
-                var (outH, outW) = PatchPreprocessor.UpscaledSize(h, w, s);
+                var (outH, outW) = InputRecipe.UpscaledSize(h, w, s);
                 weights = (Resampling.CubicMatrix(h, outH, Resampling.CenterCropOffset(outH, s), s),
                            Resampling.CubicMatrix(w, outW, Resampling.CenterCropOffset(outW, s), s));
                 break;
@@ -93,14 +93,14 @@ internal sealed class PreprocessingGraphPlan
             Raw = raw,
             InputSize = s,
             Gathered = gathered.ToArray(),
-            Harmonizable = gathered.Select(i => Harmonization.AppliesToBand(raw.Bands[i])).ToArray(),
+            Harmonizable = gathered.Select(i => InputRecipe.HarmonizesBand(raw.Bands[i])).ToArray(),
             Channels = channels,
             Red = redAt,
             Nir = nirAt,
             Spatial = step,
             CropOffset = crop,
             ResizeWeights = weights,
-            Scaling = ((float)pre.Scaling.Offset, (float)pre.Scaling.Divisor),
+            Scaling = ((float)recipe.Scaling.Offset, (float)recipe.Scaling.Divisor),
         };
     }
 }

@@ -66,6 +66,12 @@ public sealed class WeightsRegistry
     /// <summary>The registry shipped with the library.</summary>
     public static WeightsRegistry Default => LazyDefault.Value;
 
+    /// <summary>The id of the paper model, SeCo-Eco (the official release), whose contract is the default of training and export.</summary>
+    public const string SeCoEcoId = "seco-eco";
+
+    /// <summary>The contract of <see cref="SeCoEcoId"/> in the shipped registry: the paper model's bands, scaling, spatial policy and sizes.</summary>
+    public static ModelContract SeCoEcoContract => Default[SeCoEcoId].Contract;
+
     /// <summary>All entries in file order.</summary>
     public IReadOnlyList<WeightsEntry> Entries { get; }
 

@@ -2,7 +2,9 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using SSL4Eco.Inference.Models;
 using SSL4Eco.Inference.Preprocessing;
+using SSL4Eco.Inference.Registry;
 using SSL4Eco.Training.Augmentation;
 
 namespace SSL4Eco.Training.Data;
@@ -26,12 +28,33 @@ public sealed record SeCoBatch(float[] Query, float[][] Keys, int Count, int Cha
 /// <remarks>Immutable record; thread-safe.</remarks>
 public sealed record DatasetOptions
 {
-    /// <summary>Band names stored in each file, in order (SSL4Eco: B1..B12 and NDVI).</summary>
-    public IReadOnlyList<string> FileBands { get; init; } = ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B11", "B12", "NDVI"];
-    /// <summary>Bands fed to the model, by name (SeCo-Eco: B2..B8A and NDVI).</summary>
-    public IReadOnlyList<string> ModelBands { get; init; } = ["B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "NDVI"];
-    /// <summary>Divisor applied after cropping (official code: 255, from cvtorchvision's ToTensor).</summary>
-    public double ScalingDivisor { get; init; } = 255;
+    /// <summary>Band names stored in each file, in order (default SSL4Eco's 13-band layout, <see cref="Ssl4EcoLayout.Bands"/>).</summary>
+    public IReadOnlyList<string> FileBands { get; init; } = Ssl4EcoLayout.Bands;
+    /// <summary>Bands fed to the model, by name (default the SeCo-Eco contract's, <see cref="WeightsRegistry.SeCoEcoContract"/>: B2..B8A and NDVI).</summary>
+    public IReadOnlyList<string> ModelBands { get; init; } = WeightsRegistry.SeCoEcoContract.Bands;
+    /// <summary>Divisor applied after cropping (default the SeCo-Eco contract's: 255, from cvtorchvision's ToTensor in the official code).</summary>
+    public double ScalingDivisor { get; init; } = WeightsRegistry.SeCoEcoContract.Scaling.Divisor;
+
+    /// <summary>
+    /// The input recipe of the model trained on this data: <see cref="TrainedContract"/> of <see cref="ModelBands"/>,
+    /// <see cref="ScalingDivisor"/> and the crop size. The dataset selects the file bands by this recipe's band resolution.
+    /// </summary>
+    public InputRecipe Recipe => InputRecipe.For(TrainedContract(ModelBands, ScalingDivisor, Augmentation.CropSize));
+
+    /// <summary>
+    /// The contract of a model trained here: the SeCo-Eco contract (<see cref="WeightsRegistry.SeCoEcoContract"/>: its spatial
+    /// policy and embedding size) with the given bands, divisor and input size; the exporter writes it into the ONNX file.
+    /// </summary>
+    internal static ModelContract TrainedContract(IReadOnlyList<string> bands, double scalingDivisor, int inputSize) => WeightsRegistry.SeCoEcoContract with
+    {
+        Bands = bands,
+        Scaling = new InputScaling(scalingDivisor),
+        InputSize = inputSize,
+        ModelId = "ssl4eco-train",
+        Version = "1",
+        SourceSha256 = null,
+        Source = null,
+    };
     /// <summary>Augmentations and crop size.</summary>
     public AugmentationOptions Augmentation { get; init; } = new();
     /// <summary>Optional CSV of sampling weights (<c>index,weight</c> per line, header allowed); locations not listed get weight 1.</summary>
@@ -88,11 +111,11 @@ public sealed class Ssl4EcoDataset
         }
         if (locations.Count == 0)
             throw new InvalidDataException($"No SSL4Eco locations under '{imgs}': expected folders 'imgs/000000/' … holding '{{YYYYMMDD}}_{{tile}}.tif' files.");
-        var bandIndex = options.ModelBands.Select(b =>
-        {
-            int i = options.FileBands.ToList().FindIndex(f => string.Equals(f, b, StringComparison.OrdinalIgnoreCase));
-            return i >= 0 ? i : throw new InvalidDataException($"Model band '{b}' is not among the file bands ({string.Join(", ", options.FileBands)}).");
-        }).ToArray();
+        int[] bandIndex;
+        try { bandIndex = options.Recipe.ResolveChannels(options.FileBands, nameof(options)).Sources; }
+        catch (ArgumentException e) { throw new InvalidDataException($"The model bands do not fit the file layout ({string.Join(", ", options.FileBands)}): {e.Message}", e); }
+        if (bandIndex.Contains(-1))
+            throw new InvalidDataException($"The file layout ({string.Join(", ", options.FileBands)}) has no NDVI band; training reads NDVI as stored (SSL4Eco files hold it as their 13th band).");
         double[]? cumulative = null;
         if (options.SamplingWeightsCsv is { } csv) cumulative = ReadWeights(csv, locations);
         return new Ssl4EcoDataset(locations, options, bandIndex, cumulative, logger ?? NullLogger.Instance);

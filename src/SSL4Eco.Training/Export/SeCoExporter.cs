@@ -30,15 +30,16 @@ public sealed class SeCoExporter : IDisposable
     /// <summary>The checkpoint folder.</summary>
     public string CheckpointDirectory { get; }
 
-    /// <summary>The model's input contract: bands, DN scaling and input size from the run; official centre-crop/bicubic policy.</summary>
-    public ModelContract Contract => new()
+    /// <summary>
+    /// The model's input contract: bands, DN scaling and input size from the run, the rest from the SeCo-Eco contract
+    /// (<see cref="SSL4Eco.Training.Data.DatasetOptions.TrainedContract"/>: the official centre-crop/bicubic policy).
+    /// </summary>
+    public ModelContract Contract => SSL4Eco.Training.Data.DatasetOptions.TrainedContract(
+        _state["bands"]!.AsArray().Select(b => b!.GetValue<string>()).ToArray(),
+        _state["scaling_divisor"]!.GetValue<double>(),
+        _state["image_size"]!.GetValue<int>()) with
     {
-        Bands = _state["bands"]!.AsArray().Select(b => b!.GetValue<string>()).ToArray(),
-        Scaling = new InputScaling(_state["scaling_divisor"]!.GetValue<double>()),
-        Spatial = SpatialPolicy.CenterCropOrBicubicUpscale,
-        InputSize = _state["image_size"]!.GetValue<int>(),
         EmbeddingDim = ResNet50Weights.OutputDim,
-        ModelId = "ssl4eco-train",
         Version = "step-" + _state["step"]!.GetValue<long>().ToString(CultureInfo.InvariantCulture),
         Source = Path.GetFullPath(CheckpointDirectory),
     };

@@ -7,20 +7,25 @@ namespace SSL4Eco.Cli.Tests.Commands;
 [Collection(CliCollection.Name)]
 public sealed class EvaluationCommandTests(CliModelFixture model) : IClassFixture<CliModelFixture>
 {
-    [Fact]
-    public void Probe_OnAPatchFolder_EmbedsOnce_AndCachesByContentHash()
+    /// <summary>Eight 224² windows of the sample scene in <c>patches/</c>, and <c>labels.csv</c>: two classes by position.</summary>
+    private static string PatchFolder(TempDir dir)
     {
-        using var dir = new TempDir();
         var patches = Directory.CreateDirectory(dir.File("patches")).FullName;
-        var scene = Path.Combine(Repo.Samples, "sentinel2_l2a_sample.tif");
-        // Eight 224² windows of the sample scene, two classes by position.
         PythonOracle.Run("""
 import subprocess, sys
 for i in range(8):
     x, y = (i % 4) * 64, (i // 4) * 200
     subprocess.check_call(['gdal_translate', '-q', '-srcwin', str(x), str(y), '224', '224', sys.argv[1], f'{sys.argv[2]}/p{i}.tif'])
-""", scene, patches);
+""", Path.Combine(Repo.Samples, "sentinel2_l2a_sample.tif"), patches);
         File.WriteAllLines(dir.File("labels.csv"), ["id,label", .. Enumerable.Range(0, 8).Select(i => $"p{i}.tif,{(i < 4 ? "north" : "south")}")]);
+        return patches;
+    }
+
+    [Fact]
+    public void Probe_OnAPatchFolder_EmbedsOnce_AndCachesByContentHash()
+    {
+        using var dir = new TempDir();
+        var patches = PatchFolder(dir);
         var cache = dir.File("cache");
         Environment.SetEnvironmentVariable("SSL4ECO_CACHE", cache);
         try
@@ -41,6 +46,42 @@ for i in range(8):
             Assert.True(exit == 0, stderr);
             Assert.Contains("embedded 8 patches", stderr);
             Assert.Equal(2, Directory.GetFiles(Path.Combine(cache, "embeddings"), "*.parquet").Length);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SSL4ECO_CACHE", null);
+        }
+    }
+
+    /// <summary>
+    /// Never mix two runs: the patch-folder cache is keyed on the model's input recipe, so embeddings made under another
+    /// --input-scale-divisor or --harmonize are never served from the cache (issue #11), and each recipe hits its own entry.
+    /// </summary>
+    [Fact]
+    public void NeverMixTwoRuns_Probe_PatchFolderCache_MissesUnderAnotherInputScaleDivisorOrHarmonize()
+    {
+        using var dir = new TempDir();
+        var patches = PatchFolder(dir);
+        var cache = dir.File("cache");
+        var entries = Path.Combine(cache, "embeddings");
+        Environment.SetEnvironmentVariable("SSL4ECO_CACHE", cache);
+        try
+        {
+            string[] Probe(params string[] extra) =>
+                ["probe", "--patches", patches, "-m", model.Checkpoint, "-y", dir.File("labels.csv"), "--task", "Classification", "--method", "Knn", "--k", "3", "--folds", "2", .. extra];
+            void Run(string[] args, bool embeds, int cached)
+            {
+                var (exit, _, stderr) = CliHarness.Run(args);
+                Assert.True(exit == 0, stderr);
+                if (embeds) Assert.Contains("embedded 8 patches", stderr);
+                else Assert.DoesNotContain("embedded", stderr);
+                Assert.Equal(cached, Directory.GetFiles(entries, "*.parquet").Length);
+            }
+            Run(Probe(), embeds: true, cached: 1);
+            Run(Probe("--input-scale-divisor", "10000"), embeds: true, cached: 2);   // another scaling: a miss, its own entry
+            Run(Probe("--input-scale-divisor", "10000"), embeds: false, cached: 2);  // the same scaling again: a hit
+            Run(Probe("--harmonize", "Off"), embeds: true, cached: 3);               // another harmonisation mode: a miss
+            Run(Probe(), embeds: false, cached: 3);                                  // the first recipe still hits its entry
         }
         finally
         {

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SSL4Eco.Inference.Geo.Dataset;
+using SSL4Eco.Inference.Preprocessing;
 using SSL4Eco.Inference.Geo.Rasters;
 using SSL4Eco.Inference.Geo.Tests.Rasters;
 using SSL4Eco.Inference.Geo.Seasons;
@@ -118,7 +119,7 @@ public class DatasetBuilderTests
         // The patch is what the training reader expects: 13 described bands in the SSL4Eco order, a date.
         var patchFile = Path.Combine(output, first.Patches[0].File);
         var patch = PatchReader.Read(patchFile);
-        Assert.Equal(PatchReader.Ssl4EcoLayout, patch.BandNames);
+        Assert.Equal(Ssl4EcoLayout.Bands, patch.BandNames);
         Assert.Equal(new DateOnly(2023, 4, 28), patch.Date);
         var harmonised = PatchReader.Read(Path.Combine(output, first.Patches.First(p => p.ItemId == "ms-a").File));
         Assert.Null(harmonised.ProcessingBaseline); // the offset is gone: inference must not remove it a second time

@@ -6,7 +6,8 @@ namespace SSL4Eco.Inference.Geo.Tests.Pipeline;
 
 /// <summary>
 /// Deterministic stand-in encoder: per contract band (by name) the mean, the first pixel and the last pixel of the patch,
-/// so a wrong window, band order or fill shows up. Optional hooks cancel or fail on given calls.
+/// so a wrong window, band order or fill shows up; reflectance bands are harmonised first when its recipe says so for the
+/// patch's baseline, as a real encoder does. Optional hooks cancel or fail on given calls.
 /// </summary>
 internal sealed class FeatureModel(params string[] bands) : IEmbeddingModel
 {
@@ -20,7 +21,8 @@ internal sealed class FeatureModel(params string[] bands) : IEmbeddingModel
     /// <summary>Scaling override and weights hash the recipe reports (the features themselves do not change).</summary>
     public InputScaling? ScalingOverride { get; init; }
     public string? Weights { get; init; }
-    public InputRecipe Recipe => InputRecipe.For(Contract, new PreprocessingOptions { ScalingOverride = ScalingOverride }, Weights);
+    public HarmonizeMode Harmonize { get; init; } = HarmonizeMode.Auto;
+    public InputRecipe Recipe => InputRecipe.For(Contract, new PreprocessingOptions { ScalingOverride = ScalingOverride, Harmonize = Harmonize }, Weights);
     public int PatchesEmbedded;
     public Action<int, IReadOnlyList<Patch>>? OnCall { get; init; }
 
@@ -38,7 +40,13 @@ internal sealed class FeatureModel(params string[] bands) : IEmbeddingModel
             for (int b = 0; b < Contract.Bands.Count; b++)
             {
                 int idx = patch.BandNames.ToList().FindIndex(n => string.Equals(n, Contract.Bands[b], StringComparison.OrdinalIgnoreCase));
-                var v = patch.Band(idx);
+                ReadOnlySpan<float> v = patch.Band(idx);
+                if (Recipe.Harmonizes(patch.ProcessingBaseline) && Harmonization.AppliesToBand(Contract.Bands[b]))
+                {
+                    var shifted = new float[v.Length];
+                    Harmonization.Apply(v, shifted);
+                    v = shifted;
+                }
                 double sum = 0;
                 foreach (var x in v) sum += x;
                 result[p * d + b * 3] = (float)(sum / v.Length);

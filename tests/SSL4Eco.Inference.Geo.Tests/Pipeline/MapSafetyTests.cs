@@ -162,7 +162,7 @@ public class MapSafetyTests
         var json = File.ReadAllText(dir.File("m.json"));
         Assert.Contains($"\"{ModelContract.MetadataKeys.ScalingDivisor}\": \"10000\"", json);
         Assert.Contains("\"ssl4eco.weights_sha256\": \"cafe\"", json);
-        Assert.Contains("\"ssl4eco.recipe_sha256\": \"" + (model.Recipe with { Harmonize = HarmonizeMode.Auto, InputBands = ["B2", "B3", "B4"] }).Sha256() + "\"", json);
+        Assert.Contains("\"ssl4eco.recipe_sha256\": \"" + (model.Recipe with { InputBands = ["B2", "B3", "B4"] }).Sha256() + "\"", json);
         _ = NpyFile.ReadSingle(dir.File("m.npy"));
     }
 

@@ -1,3 +1,4 @@
+using SSL4Eco.Inference.Preprocessing;
 using SSL4Eco.Inference.Arrays;
 using SSL4Eco.Inference.Geo.Gdal;
 using SSL4Eco.Inference.Geo.Rasters;
@@ -77,13 +78,19 @@ for n in (13, 4):
     ds = None
 """, dir.Path);
         var p13 = PatchReader.Read(dir.File("b13.tif"));
-        Assert.Equal(PatchReader.Ssl4EcoLayout, p13.BandNames);
+        Assert.Equal(Ssl4EcoLayout.Bands, p13.BandNames);
         Assert.Equal(13f, p13.Band(12)[0]);
         var p4 = PatchReader.Read(dir.File("b4.tif"), ["B2", "B3", "B4", "B8"]);
         Assert.Equal(4f, p4.Band(3)[5]);
         Assert.Contains("4 bands without descriptions", Assert.Throws<ArgumentException>(() => PatchReader.Read(dir.File("b4.tif"))).Message);
         Assert.Contains("3 band names", Assert.Throws<ArgumentException>(() => PatchReader.Read(dir.File("b4.tif"), ["B2", "B3", "B4"])).Message);
     }
+
+    /// <summary>The input recipe of a model with <paramref name="bands"/>: what the reader asks which bands to read.</summary>
+    private static InputRecipe Recipe(params string[] bands) => InputRecipe.For(new SSL4Eco.Inference.Models.ModelContract
+    {
+        Bands = bands, Scaling = new SSL4Eco.Inference.Models.InputScaling(1), Spatial = SSL4Eco.Inference.Models.SpatialPolicy.BilinearResize,
+    });
 
     [Fact]
     public void BandResolution_UsesEveryDescription_AndRefusesMissingOrAmbiguousModelBands()
@@ -107,20 +114,20 @@ for name, descs in files.items():
     ds = None
 """, dir.Path);
         // B04 and B4 are one band name: B4 is ambiguous when the model needs it, fine when it does not.
-        var e = Assert.Throws<ArgumentException>(() => PatchReader.Read(dir.File("dup.tif"), modelBands: ["B2", "B3", "B4"]));
+        var e = Assert.Throws<ArgumentException>(() => PatchReader.Read(dir.File("dup.tif"), recipe: Recipe("B2", "B3", "B4")));
         Assert.Contains("B4 is named by bands 1 and 2", e.Message);
-        var p = PatchReader.Read(dir.File("dup.tif"), modelBands: ["B2", "B3"]);
+        var p = PatchReader.Read(dir.File("dup.tif"), recipe: Recipe("B2", "B3"));
         Assert.Equal(["B2", "B3"], p.BandNames);
         Assert.Equal([4f, 3f], new[] { p.Band(0)[0], p.Band(1)[0] });
         // An empty description is never guessed: B3 is missing, band 2 is named as undescribed.
-        e = Assert.Throws<ArgumentException>(() => PatchReader.Read(dir.File("empty.tif"), modelBands: ["B2", "B3", "B4"]));
+        e = Assert.Throws<ArgumentException>(() => PatchReader.Read(dir.File("empty.tif"), recipe: Recipe("B2", "B3", "B4")));
         Assert.Contains("B3 is missing", e.Message);
         Assert.Contains("band 2 without description", e.Message);
         Assert.Equal(["B2", "B4", "B8"], PatchReader.Read(dir.File("empty.tif")).BandNames);
-        Assert.Equal(["B2", "B3", "B4", "B8"], PatchReader.Read(dir.File("empty.tif"), ["B2", "B3", "B4", "B8"], ["B2", "B3", "B4", "B8"]).BandNames);
+        Assert.Equal(["B2", "B3", "B4", "B8"], PatchReader.Read(dir.File("empty.tif"), ["B2", "B3", "B4", "B8"], Recipe("B2", "B3", "B4", "B8")).BandNames);
         // NDVI derived from B4 and B8 needs each once: B8 and B08 are the same band name.
         Assert.Contains("B8 is named by bands 2 and 3",
-            Assert.Throws<ArgumentException>(() => PatchReader.Read(dir.File("ndvi.tif"), modelBands: ["NDVI"])).Message);
+            Assert.Throws<ArgumentException>(() => PatchReader.Read(dir.File("ndvi.tif"), recipe: Recipe("NDVI"))).Message);
         // The nodata policy of map tiles: 3 of 4 columns are nodata (25 % valid) → refused at 0.5, filled at 0.25.
         var refused = PatchReader.ReadValid(dir.File("nodata.tif"), NoDataPolicy.Default);
         Assert.Null(refused.Patch);

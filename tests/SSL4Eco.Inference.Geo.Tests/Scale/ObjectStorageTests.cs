@@ -38,7 +38,7 @@ public sealed class ObjectStorageTests
         var options = new ScaleMapOptions { TileSize = 64, Stride = 32 };
         var model = new FeatureModel("B2", "B3", "B4");
         await EmbeddingMapper.RunAsync(new MapRequest { InputPath = dir.File("in.tif"), OutputPrefix = dir.File("single"), TileSize = 64, Stride = 32 }, model);
-        var manifest = ScalePlanner.Plan(["s3://bkt/in/in.tif"], "s3://bkt/run", "feature-test", ShardRunner.RecipeSha256(model, options), 64, options, blockTiles: 2);
+        var manifest = ScalePlanner.Plan(["s3://bkt/in/in.tif"], "s3://bkt/run", "feature-test", ShardRunner.RecipeSha256(model), 64, options, blockTiles: 2);
         Assert.Equal("/vsis3/bkt/in/in.tif", manifest.Units[0].Input);
         foreach (var i in new[] { 0, 1, 0 })
             await ShardRunner.RunAsync(manifest, new ShardSpec(i, 2), new FeatureModel("B2", "B3", "B4"), dir.File("work"));

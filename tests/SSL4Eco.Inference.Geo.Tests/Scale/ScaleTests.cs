@@ -55,7 +55,7 @@ public class ScalePlanAndMergeTests
     private static readonly ScaleMapOptions Options = new() { TileSize = 64, Stride = 32, MinValidFraction = 0.5 };
 
     private static WorkManifest Plan(IReadOnlyList<string> inputs, string root, int? blockTiles, ScaleMapOptions? options = null) =>
-        ScalePlanner.Plan(inputs, root, "feature-test", ShardRunner.RecipeSha256(new FeatureModel("B2", "B3", "B4"), options ?? Options), 64, options ?? Options, blockTiles);
+        ScalePlanner.Plan(inputs, root, "feature-test", ShardRunner.RecipeSha256(new FeatureModel("B2", "B3", "B4")), 64, options ?? Options, blockTiles);
 
     [Fact]
     public void Plan_is_byte_stable_and_blocks_tile_the_grid_on_the_stride()

@@ -171,7 +171,7 @@ for k in range(n):
             foreach (var f in files.Skip(start).Take(batchSize))
             {
                 ValidPatch read;
-                try { read = PatchReader.ReadValid(f, noData, null, model.Contract.Bands); }
+                try { read = PatchReader.ReadValid(f, noData, null, model.Recipe); }
                 catch (Exception e) when (e is not OperationCanceledException) { throw new InvalidDataException($"{Path.GetFileName(f)}: {e.Message}", e); }
                 if (read.Patch is { } p) batch.Add((f, p));
                 else if (skipped is not null) skipped.Add(read with { Patch = null, Source = f });

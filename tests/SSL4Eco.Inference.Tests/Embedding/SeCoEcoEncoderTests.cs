@@ -115,6 +115,29 @@ public class SeCoEcoEncoderTests
         Assert.Equal(reference.Embed(p), encoder.Embed(p));
     }
 
+    /// <summary>
+    /// Never mix two runs: the encoder's recipe, which keys every resume fingerprint, cache entry and output metadata, holds
+    /// the scaling and harmonisation actually used (EncoderOptions), and its preprocessor executes that same recipe.
+    /// </summary>
+    [Fact]
+    public void Never_mix_two_runs_the_recipe_holds_the_scaling_override_and_harmonisation_in_effect()
+    {
+        using var plain = Open();
+        using var scaled = Open(new EncoderOptions { ScalingOverride = new InputScaling(10000) });
+        using var off = Open(new EncoderOptions { Harmonize = HarmonizeMode.Off });
+        Assert.Equal(Contract.Scaling, plain.Recipe.Scaling);
+        Assert.Equal(new InputScaling(10000), scaled.Recipe.Scaling);
+        Assert.Equal("10000", scaled.Recipe.ToMetadata()[ModelContract.MetadataKeys.ScalingDivisor]);
+        Assert.Equal(HarmonizeMode.Off, off.Recipe.Harmonize);
+        Assert.Equal(3, new[] { plain.Recipe.Sha256(), scaled.Recipe.Sha256(), off.Recipe.Sha256() }.Distinct().Count());
+        Assert.Equal(plain.Recipe.WeightsSha256, scaled.Recipe.WeightsSha256);   // same weights, so only the scaling differs
+        foreach (var e in new[] { plain, scaled, off })
+            Assert.Equal(e.Recipe with { WeightsSha256 = null }, e.Preprocessor.Recipe);
+        // The executor follows the recipe: DN / 10000 instead of the contract's scaling.
+        var p = MakePatch(4);
+        Assert.NotEqual(plain.Preprocessor.Preprocess(p), scaled.Preprocessor.Preprocess(p));
+    }
+
     [Fact]
     public void Shapes_that_contradict_the_contract_are_named()
     {

@@ -83,7 +83,7 @@ public class OnnxInputPreprocessingTests
 
         var host = new PatchPreprocessor(contract);
         int per = host.ValuesPerPatch, plane = h * w;
-        var step = host.SpatialFor(h, w);
+        var step = host.Recipe.SpatialFor(h, w);
         for (int k = 0; k < n; k++)
         {
             var floats = pixels.AsSpan(k * FileBands.Length * plane, FileBands.Length * plane).ToArray().Select(v => (float)v).ToArray();

@@ -125,10 +125,6 @@ public class PatchPreprocessorTests
         Assert.Equal(on, auto.Preprocess(Make(4.0)));
         Assert.Equal(off, auto.Preprocess(Make(3.99)));
         Assert.Equal(off, auto.Preprocess(Make(null)));
-        // A patch already harmonised (by the map pipeline) is never harmonised again, even with the mode On.
-        var marked = new Patch(["B4", "NDVI"], 8, 8, data) { ProcessingBaseline = 5.0, Harmonized = true };
-        Assert.Equal(off, new PatchPreprocessor(contract, new PreprocessingOptions { Harmonize = HarmonizeMode.On }).Preprocess(marked));
-        Assert.Equal(off, auto.Preprocess(marked));
     }
 
     [Fact]
@@ -199,8 +195,8 @@ public class PatchPreprocessorTests
     [Fact]
     public void Upscaled_size_follows_cvtransforms_Resize()
     {
-        Assert.Equal((224, 303), PatchPreprocessor.UpscaledSize(17, 23, 224));
-        Assert.Equal((672, 224), PatchPreprocessor.UpscaledSize(300, 100, 224));
-        Assert.Equal((224, 224), PatchPreprocessor.UpscaledSize(100, 100, 224));
+        Assert.Equal((224, 303), InputRecipe.UpscaledSize(17, 23, 224));
+        Assert.Equal((672, 224), InputRecipe.UpscaledSize(300, 100, 224));
+        Assert.Equal((224, 224), InputRecipe.UpscaledSize(100, 100, 224));
     }
 }
