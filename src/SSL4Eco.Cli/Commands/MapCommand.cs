@@ -10,7 +10,7 @@ using SSL4Eco.Inference.Embedding;
 using SSL4Eco.Inference.Heads;
 using SSL4Eco.Inference.Geo.Previews;
 using SSL4Eco.Inference.Preprocessing;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 using SSL4Eco.Inference.Files;
 
 namespace SSL4Eco.Cli.Commands;
