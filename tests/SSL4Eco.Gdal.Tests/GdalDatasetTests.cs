@@ -6,7 +6,7 @@ namespace SSL4Eco.Gdal.Tests;
 public class GdalDatasetTests
 {
     // Python GDAL writes a 3-band UInt16 UTM raster with nodata, descriptions and metadata; the binding must read the same facts.
-    private const string MakeRaster = """
+    internal const string MakeRaster = """
 import numpy as np
 from osgeo import gdal, osr
 path = sys.argv[1]
