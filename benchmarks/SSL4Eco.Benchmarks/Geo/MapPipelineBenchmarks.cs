@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using SSL4Eco.Inference.Embedding;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 using SSL4Eco.Inference.Geo.Pipeline;
 using SSL4Eco.Inference.Models;
 using SSL4Eco.Inference.Preprocessing;

@@ -6,7 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using SSL4Eco.Inference.Files;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 using SSL4Eco.Inference.Geo.Rasters;
 using SSL4Eco.Inference.Geo.Seasons;
 using SSL4Eco.Inference.Preprocessing;
@@ -119,7 +119,7 @@ public static partial class DatasetFetcher
         var root = Path.GetFullPath(options.OutputFolder);
         Directory.CreateDirectory(root);
         using var outputLock = OutputLock.Acquire(Path.Combine(root, "manifest.json"));
-        VSICurlClearCache(); // a broken asset of an earlier run in this process is tried again
+        GdalVsi.ClearCache(); // a broken asset of an earlier run in this process is tried again
         var journalPath = Path.Combine(root, "manifest.jsonl");
         var done = ReadJournal(journalPath, root);
         TerminateTornLine(journalPath);
@@ -257,7 +257,6 @@ public static partial class DatasetFetcher
             wkt = reference.ProjectionWkt;
             using var srs = reference.SpatialReference ?? throw new InvalidDataException($"'{hrefs[1]}' has no coordinate reference system");
             using var wgs84 = GdalSpatialReference.FromEpsg(4326);
-            GdalNative.OSRSetAxisMappingStrategy(wgs84.Handle, 0);
             Span<double> x = [loc.Longitude], y = [loc.Latitude];
             wgs84.Transform(srs, x, y);
             var (col, row) = gt10.GeoToPixel(x[0], y[0]);
@@ -322,8 +321,5 @@ public static partial class DatasetFetcher
             relative.Replace('\\', '/'), Sha256(target));
     }
 
-    [LibraryImport(GdalNative.Lib)] private static partial void VSICurlClearCache();
-    [LibraryImport(GdalNative.Lib, StringMarshalling = StringMarshalling.Utf8)] private static partial void CPLSetThreadLocalConfigOption(string key, string? value);
-
-    private static void SetThreadConfig(string key, string? value) => CPLSetThreadLocalConfigOption(key, value);
+    private static void SetThreadConfig(string key, string? value) => GdalVsi.SetThreadLocalConfigOption(key, value);
 }

@@ -1,4 +1,4 @@
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 
 namespace SSL4Eco.Inference.Geo.Dataset;
 
@@ -18,7 +18,6 @@ internal sealed class RasterSampler : IDisposable
         _gt = _ds.GeoTransform ?? throw new GdalException($"'{path}' has no geotransform: give a georeferenced raster.");
         _srs = _ds.SpatialReference;
         _wgs84 = GdalSpatialReference.FromEpsg(4326);
-        GdalNative.OSRSetAxisMappingStrategy(_wgs84.Handle, 0);
         _noData = Enumerable.Range(1, _ds.BandCount).Select(b => _ds.Band(b).NoData).ToArray();
     }
 

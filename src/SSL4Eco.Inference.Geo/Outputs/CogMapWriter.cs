@@ -1,6 +1,6 @@
 using SSL4Eco.Inference.Files;
 using System.Globalization;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 
 namespace SSL4Eco.Inference.Geo.Outputs;
 

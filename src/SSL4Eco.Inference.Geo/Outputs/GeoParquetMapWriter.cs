@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using NetTopologySuite.IO;
 using Parquet;
 using Parquet.Schema;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 
 namespace SSL4Eco.Inference.Geo.Outputs;
 

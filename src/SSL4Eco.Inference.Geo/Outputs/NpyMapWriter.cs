@@ -1,7 +1,7 @@
 using SSL4Eco.Inference.Files;
 using System.Text.Json;
 using SSL4Eco.Inference.Arrays;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 
 namespace SSL4Eco.Inference.Geo.Outputs;
 

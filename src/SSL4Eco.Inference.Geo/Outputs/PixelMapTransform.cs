@@ -1,5 +1,5 @@
 using SSL4Eco.Inference.Files;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 
 namespace SSL4Eco.Inference.Geo.Outputs;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using NetTopologySuite.Geometries;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 using SSL4Eco.Inference.Geo.Tiling;
 
 namespace SSL4Eco.Inference.Geo.Pipeline;

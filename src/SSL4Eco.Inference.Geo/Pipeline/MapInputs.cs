@@ -1,5 +1,5 @@
 using System.Globalization;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 using SSL4Eco.Inference.Geo.Outputs;
 using SSL4Eco.Inference.Geo.Rasters;
 

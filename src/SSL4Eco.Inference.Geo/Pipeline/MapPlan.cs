@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using SSL4Eco.Inference.Embedding;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 using SSL4Eco.Inference.Geo.Outputs;
 using SSL4Eco.Inference.Geo.Tiling;
 using SSL4Eco.Inference.Models;

@@ -1,5 +1,5 @@
 using SSL4Eco.Inference.Preprocessing;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 using SSL4Eco.Inference.Geo.Outputs;
 
 namespace SSL4Eco.Inference.Geo.Pipeline;

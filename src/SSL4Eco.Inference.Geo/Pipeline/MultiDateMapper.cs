@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using SSL4Eco.Inference.Arrays;
 using SSL4Eco.Inference.Embedding;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 using SSL4Eco.Inference.Geo.Outputs;
 
 namespace SSL4Eco.Inference.Geo.Pipeline;

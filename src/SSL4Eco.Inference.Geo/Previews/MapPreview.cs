@@ -1,6 +1,6 @@
 using SSL4Eco.Inference.Files;
 using SkiaSharp;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 
 namespace SSL4Eco.Inference.Geo.Previews;
 

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using SSL4Eco.Inference.Files;
 using SSL4Eco.Inference.Preprocessing;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 
 namespace SSL4Eco.Inference.Geo.Rasters;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 using SSL4Eco.Inference.Preprocessing;
 
 namespace SSL4Eco.Inference.Geo.Rasters;

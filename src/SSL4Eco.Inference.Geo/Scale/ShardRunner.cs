@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SSL4Eco.Inference.Embedding;
 using SSL4Eco.Inference.Files;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 using SSL4Eco.Inference.Geo.Pipeline;
 
 namespace SSL4Eco.Inference.Geo.Scale;

@@ -1,7 +1,6 @@
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using SSL4Eco.Inference.Files;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 
 namespace SSL4Eco.Inference.Geo.Scale;
 
@@ -15,11 +14,6 @@ namespace SSL4Eco.Inference.Geo.Scale;
 /// <remarks>Stateless; thread-safe for distinct targets.</remarks>
 internal static partial class UnitStore
 {
-    [LibraryImport(GdalNative.Lib)] private static partial IntPtr GDALTranslateOptionsNew(IntPtr argv, IntPtr binaryOptions);
-    [LibraryImport(GdalNative.Lib)] private static partial void GDALTranslateOptionsFree(IntPtr options);
-    [LibraryImport(GdalNative.Lib, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial IntPtr GDALTranslate(string destination, IntPtr source, IntPtr options, out int usageError);
-
     /// <summary>Copies <paramref name="localFile"/> to <paramref name="target"/> atomically (see the type remarks).</summary>
     public static void Commit(string localFile, string target, CancellationToken cancellationToken)
     {
@@ -134,24 +128,12 @@ internal static partial class UnitStore
     /// Writes a VRT of <paramref name="window"/> of <paramref name="source"/> (GDAL's translate, <c>-srcwin</c>: band
     /// descriptions, nodata, masks and metadata kept, geotransform shifted to the window).
     /// </summary>
-    public static unsafe void WriteWindowVrt(string source, PixelWindow window, string vrt)
+    public static void WriteWindowVrt(string source, PixelWindow window, string vrt)
     {
         using var src = GdalDataset.Open(source);
         window.EnsureInside(src.Width, src.Height);
         var inv = System.Globalization.CultureInfo.InvariantCulture;
-        using var args = new NativeStringList(["-of", "VRT", "-srcwin", window.X.ToString(inv), window.Y.ToString(inv), window.Width.ToString(inv), window.Height.ToString(inv)]);
-        GdalNative.CPLErrorReset();
-        var options = GDALTranslateOptionsNew(args.Pointer, IntPtr.Zero);
-        if (options == IntPtr.Zero) throw GdalLibrary.LastError($"Preparing a window of '{source}'");
-        try
-        {
-            AtomicFile.WriteVia(vrt, tmp =>
-            {
-                var h = GDALTranslate(tmp, src.Handle, options, out _);
-                if (h == IntPtr.Zero) throw GdalLibrary.LastError($"Writing a window of '{source}'");
-                GdalNative.GDALClose(h);
-            });
-        }
-        finally { GDALTranslateOptionsFree(options); }
+        string[] args = ["-of", "VRT", "-srcwin", window.X.ToString(inv), window.Y.ToString(inv), window.Width.ToString(inv), window.Height.ToString(inv)];
+        AtomicFile.WriteVia(vrt, tmp => GdalDataset.Translate(src, tmp, args));
     }
 }

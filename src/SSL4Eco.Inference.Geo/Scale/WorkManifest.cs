@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 using SSL4Eco.Inference.Geo.Outputs;
 using SSL4Eco.Inference.Preprocessing;
 

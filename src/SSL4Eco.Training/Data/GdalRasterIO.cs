@@ -1,4 +1,4 @@
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 
 namespace SSL4Eco.Training.Data;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using FsCheck.Xunit;
 using SSL4Eco.Inference.Geo.Dataset;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 using SSL4Eco.Inference.Tests.Oracle;
 
 namespace SSL4Eco.Inference.Geo.Tests.Dataset;
@@ -109,17 +109,5 @@ public class EqualAreaGridTests
         double expected = area / (23000.0 * 23000);
         Assert.InRange(expected, 5000, 20000); // a real test: thousands of points, the hole excluded
         Assert.InRange(count / expected, 0.99, 1.01);
-    }
-
-    [Fact]
-    public void Unreadable_vectors_are_gdal_errors_naming_the_file_or_layer()
-    {
-        using var dir = new TempDir();
-        var missing = dir.File("none.gpkg");
-        Assert.Contains(missing, Assert.Throws<GdalException>(() => OgrPolygons.Read(missing)).Message);
-        var points = dir.File("points.geojson");
-        File.WriteAllText(points, """{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[1,2]}}]}""");
-        Assert.Contains("no polygon", Assert.Throws<GdalException>(() => OgrPolygons.Read(points)).Message);
-        Assert.Contains("no layer 'coast'", Assert.Throws<GdalException>(() => OgrPolygons.Read(points, "coast")).Message);
     }
 }

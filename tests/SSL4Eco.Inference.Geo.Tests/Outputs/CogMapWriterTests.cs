@@ -1,5 +1,5 @@
 using SSL4Eco.Inference.Arrays;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 using SSL4Eco.Inference.Geo.Outputs;
 using SSL4Eco.Inference.Geo.Pipeline;
 using SSL4Eco.Inference.Geo.Similarity;

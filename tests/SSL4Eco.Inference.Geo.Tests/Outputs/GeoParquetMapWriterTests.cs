@@ -79,12 +79,12 @@ public class GeoParquetMapWriterTests
 
     private static EmbeddingMap SmallMap(int rows, int cols, int dim)
     {
-        var grid = new SSL4Eco.Inference.Geo.Tiling.TileGrid(cols * 10, rows * 10, 10, transform: new SSL4Eco.Inference.Geo.Gdal.GeoTransform(600000, 10, 0, 5100000, 0, -10));
+        var grid = new SSL4Eco.Inference.Geo.Tiling.TileGrid(cols * 10, rows * 10, 10, transform: new SSL4Eco.Gdal.GeoTransform(600000, 10, 0, 5100000, 0, -10));
         int n = rows * cols;
         var values = Enumerable.Range(0, n * dim).Select(i => (float)Math.Sin(i) * 10).ToArray();
         var nodata = Enumerable.Range(0, n).Select(t => t % 6 == 2).ToArray();
         for (int t = 0; t < n; t++) if (nodata[t]) values.AsSpan(t * dim, dim).Fill(-9999f);
-        using var srs = SSL4Eco.Inference.Geo.Gdal.GdalSpatialReference.FromUserInput("EPSG:32632");
+        using var srs = SSL4Eco.Gdal.GdalSpatialReference.FromUserInput("EPSG:32632");
         return new EmbeddingMap(grid, srs.ToWkt(), dim, new ArrayEmbeddingValues(values, dim), Enumerable.Range(0, n).Select(t => 0.5 + t % 5 / 10.0).ToArray(),
             nodata, -9999f, [], new DateOnly(2022, 3, 1), new Dictionary<string, string> { ["ssl4eco.model_id"] = "t" });
     }

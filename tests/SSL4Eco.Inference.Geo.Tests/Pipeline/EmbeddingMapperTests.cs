@@ -85,7 +85,7 @@ np.save(out + '.cog.npy', np.transpose(cog.ReadAsArray(), (1, 2, 0)).astype(np.f
         Assert.DoesNotContain(got, float.IsNaN);
         Assert.All(got.AsSpan(0, 9).ToArray(), v => Assert.Equal(-9999f, v)); // tile (0,0) is nodata
 
-        var info = JsonDocument.Parse(Gdal.GdalDatasetTests.RunGdalInfo(dir.File("out/map.tif"))).RootElement;
+        var info = JsonDocument.Parse(GdalInfo.Json(dir.File("out/map.tif"))).RootElement;
         Assert.Equal([600000.0, 640, 0, 5100000, 0, -640], info.GetProperty("geoTransform").EnumerateArray().Select(e => e.GetDouble()).ToArray());
         Assert.Contains("32632", info.GetProperty("coordinateSystem").GetProperty("wkt").GetString());
         Assert.Equal("COG", info.GetProperty("metadata").GetProperty("IMAGE_STRUCTURE").GetProperty("LAYOUT").GetString());
@@ -196,7 +196,7 @@ print(repr([a[2].astype(np.float64).mean(), a[2][0,0], a[2][-1,-1], a[0].astype(
         PythonOracle.Run(MakeRaster, input, "200", "130");
         await Assert.ThrowsAnyAsync<ArgumentException>(() => EmbeddingMapper.RunAsync(Request(input, dir.File("x")), new FeatureModel("B8")));
         Assert.False(File.Exists(dir.File("x.tif")));
-        await Assert.ThrowsAsync<SSL4Eco.Inference.Geo.Gdal.GdalException>(() => EmbeddingMapper.RunAsync(Request(dir.File("missing.tif"), dir.File("y")), new FeatureModel("B2")));
+        await Assert.ThrowsAsync<SSL4Eco.Gdal.GdalException>(() => EmbeddingMapper.RunAsync(Request(dir.File("missing.tif"), dir.File("y")), new FeatureModel("B2")));
         await Assert.ThrowsAsync<ArgumentException>(() => EmbeddingMapper.RunAsync(Request(input, dir.File("z")), new FeatureModel("B2") { BatchSize = 0 }));
     }
 

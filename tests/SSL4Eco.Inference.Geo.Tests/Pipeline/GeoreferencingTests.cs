@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using SSL4Eco.Inference.Arrays;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 using SSL4Eco.Inference.Geo.Pipeline;
 using SSL4Eco.Inference.Geo.Tests.Outputs;
 using SSL4Eco.Inference.Geo.Previews;

@@ -1,6 +1,6 @@
 using SSL4Eco.Inference.Preprocessing;
 using SSL4Eco.Inference.Arrays;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 using SSL4Eco.Inference.Geo.Rasters;
 using SSL4Eco.Inference.Tests.Oracle;
 

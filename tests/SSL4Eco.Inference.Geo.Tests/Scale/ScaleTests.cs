@@ -1,6 +1,6 @@
 using System.Text;
 using Parquet;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 using SSL4Eco.Inference.Geo.Pipeline;
 using SSL4Eco.Inference.Geo.Scale;
 using SSL4Eco.Inference.Geo.Tests.Pipeline;

@@ -14,9 +14,11 @@ public sealed partial class DependencyRulesTests
     private static readonly Dictionary<string, string[]> AllowedPackageReferences = new()
     {
         ["SSL4Eco.Inference"] = [],
-        ["SSL4Eco.Inference.Geo"] = ["SSL4Eco.Inference"],
-        // Training uses Geo for GDAL only; ARCHITECTURE.md's target is a separate SSL4Eco.Gdal package (issue #11).
-        ["SSL4Eco.Training"] = ["SSL4Eco.Inference", "SSL4Eco.Inference.Geo"],
+        // The GDAL binding stands alone: it binds the system libgdal and references nothing of ours.
+        ["SSL4Eco.Gdal"] = [],
+        ["SSL4Eco.Inference.Geo"] = ["SSL4Eco.Inference", "SSL4Eco.Gdal"],
+        // Training reads and writes its GeoTIFFs through the binding, not through Geo (whose packages it must not drag along).
+        ["SSL4Eco.Training"] = ["SSL4Eco.Inference", "SSL4Eco.Gdal"],
         ["SSL4Eco.Cli"] = ["SSL4Eco.Inference", "SSL4Eco.Inference.Geo"],
         // The GPU tool compiles the CLI's own sources (no reference to SSL4Eco.Cli), so it references what the CLI references.
         ["SSL4Eco.Cli.Gpu"] = ["SSL4Eco.Inference", "SSL4Eco.Inference.Geo"],
@@ -37,6 +39,29 @@ public sealed partial class DependencyRulesTests
             var forbidden = references.Except(AllowedPackageReferences[project!]).ToArray();
             Assert.True(forbidden.Length == 0, $"{project} references {string.Join(", ", forbidden)}, which docs/ARCHITECTURE.md forbids");
         }
+    }
+
+    [Fact]
+    public void Training_reaches_gdal_through_the_binding_package_and_never_through_geo()
+    {
+        var reached = ProjectClosure("SSL4Eco.Training");
+        Assert.Contains("SSL4Eco.Gdal", reached);
+        Assert.DoesNotContain("SSL4Eco.Inference.Geo", reached);
+        Assert.Empty(ProjectClosure("SSL4Eco.Gdal"));
+        var gdal = XDocument.Load(Path.Combine(Repo.Root, "src", "SSL4Eco.Gdal", "SSL4Eco.Gdal.csproj"));
+        Assert.Empty(gdal.Descendants("PackageReference")); // no natives of its own: it binds the libgdal installed on the machine
+    }
+
+    /// <summary>Every project under src/ that <paramref name="project"/> references, directly or through another.</summary>
+    private static HashSet<string> ProjectClosure(string project)
+    {
+        var reached = new HashSet<string>();
+        var pending = new Stack<string>([project]);
+        while (pending.TryPop(out var p))
+            foreach (var r in XDocument.Load(Path.Combine(Repo.Root, "src", p, p + ".csproj")).Descendants("ProjectReference")
+                         .Select(r => Path.GetFileNameWithoutExtension(r.Attribute("Include")!.Value.Replace('\\', '/'))))
+                if (reached.Add(r)) pending.Push(r);
+        return reached;
     }
 
     [Fact]

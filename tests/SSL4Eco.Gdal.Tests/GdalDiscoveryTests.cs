@@ -1,6 +1,5 @@
-using SSL4Eco.Inference.Geo.Gdal;
 
-namespace SSL4Eco.Inference.Geo.Tests.Gdal;
+namespace SSL4Eco.Gdal.Tests;
 
 public sealed class GdalDiscoveryTests
 {

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace SSL4Eco.Inference.Geo.Gdal;
+namespace SSL4Eco.Gdal;
 
 /// <summary>Raw OGR C API entry points (GDAL 3.6 ABI) for reading vector layers; callers go through <see cref="GdalLibrary"/> first.</summary>
 internal static partial class OgrNative

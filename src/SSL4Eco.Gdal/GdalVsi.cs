@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 
-namespace SSL4Eco.Inference.Geo.Gdal;
+namespace SSL4Eco.Gdal;
 
 /// <summary>
 /// GDAL's virtual file systems (<c>/vsis3/</c>, <c>/vsigs/</c>, <c>/vsiaz/</c>, <c>/vsicurl/</c>, and plain local paths) through
@@ -10,8 +10,11 @@ namespace SSL4Eco.Inference.Geo.Gdal;
 /// environment/config (GDAL reads <c>AWS_*</c>, <c>GS_*</c>/<c>GOOGLE_APPLICATION_CREDENTIALS</c>, <c>AZURE_STORAGE_*</c>);
 /// nothing here logs them, and every error message passes through <see cref="Redact"/> first.
 /// </summary>
-/// <remarks>Stateless and thread-safe (GDAL's VSI handles are used by one call at a time).</remarks>
-internal static partial class GdalVsi
+/// <remarks>
+/// Stateless and thread-safe (GDAL's VSI handles are used by one call at a time). <see cref="SetConfigOption"/> changes
+/// the whole process; <see cref="SetThreadLocalConfigOption"/> only the calling thread.
+/// </remarks>
+public static partial class GdalVsi
 {
     [LibraryImport(GdalNative.Lib, StringMarshalling = StringMarshalling.Utf8)] private static partial IntPtr VSIFOpenL(string path, string mode);
     [LibraryImport(GdalNative.Lib)] private static partial int VSIFCloseL(IntPtr file);
@@ -22,7 +25,9 @@ internal static partial class GdalVsi
     [LibraryImport(GdalNative.Lib, StringMarshalling = StringMarshalling.Utf8)] private static partial int VSIUnlink(string path);
     [LibraryImport(GdalNative.Lib, StringMarshalling = StringMarshalling.Utf8)] private static partial int VSIMkdirRecursive(string path, long mode);
     [LibraryImport(GdalNative.Lib, StringMarshalling = StringMarshalling.Utf8)] private static partial void CPLSetConfigOption(string key, string? value);
-    [LibraryImport(GdalNative.Lib, StringMarshalling = StringMarshalling.Utf8)] private static partial void VSICurlClearCache();
+    [LibraryImport(GdalNative.Lib, StringMarshalling = StringMarshalling.Utf8)] private static partial void CPLSetThreadLocalConfigOption(string key, string? value);
+    [LibraryImport(GdalNative.Lib, StringMarshalling = StringMarshalling.Utf8)] private static partial IntPtr CPLGetConfigOption(string key, string? defaultValue);
+    [LibraryImport(GdalNative.Lib)] private static partial void VSICurlClearCache();
 
     private const int StatExistsFlag = 0x1;
     private const int ChunkBytes = 1 << 20;
@@ -55,7 +60,25 @@ internal static partial class GdalVsi
         CPLSetConfigOption(key, value);
     }
 
-    /// <summary>Forgets GDAL's cached listings and object sizes (after another process changed a bucket).</summary>
+    /// <summary>
+    /// Sets a GDAL configuration option for the calling thread only (e.g. <c>GDAL_DISABLE_READDIR_ON_OPEN</c> around one
+    /// remote read); it takes precedence over the process-wide value on this thread, and null unsets it again.
+    /// </summary>
+    public static void SetThreadLocalConfigOption(string key, string? value)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        GdalLibrary.EnsureInitialized();
+        CPLSetThreadLocalConfigOption(key, value);
+    }
+
+    /// <summary>The value GDAL sees for a configuration option on the calling thread (thread-local, process-wide, then environment), or null.</summary>
+    internal static string? GetConfigOption(string key)
+    {
+        GdalLibrary.EnsureInitialized();
+        return Marshal.PtrToStringUTF8(CPLGetConfigOption(key, null)); // GDAL owns the string
+    }
+
+    /// <summary>Forgets GDAL's cached <c>/vsicurl/</c> (and object-store) listings, object sizes and failed requests (after another process changed a bucket, or to retry a broken asset).</summary>
     public static void ClearCache()
     {
         GdalLibrary.EnsureInitialized();

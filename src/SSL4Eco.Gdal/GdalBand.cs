@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace SSL4Eco.Inference.Geo.Gdal;
+namespace SSL4Eco.Gdal;
 
 /// <summary>One band of a <see cref="GdalDataset"/> (owned by it: valid while the dataset is open).</summary>
 /// <remarks>Not thread-safe, like its dataset.</remarks>

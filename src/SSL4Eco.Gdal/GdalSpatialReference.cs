@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace SSL4Eco.Inference.Geo.Gdal;
+namespace SSL4Eco.Gdal;
 
 /// <summary>Owns an OGRSpatialReferenceH (OSRDestroySpatialReference on release).</summary>
 internal sealed class SpatialReferenceHandle : SafeHandle

@@ -1,4 +1,4 @@
-namespace SSL4Eco.Inference.Geo.Gdal;
+namespace SSL4Eco.Gdal;
 
 /// <summary>A GDAL call failed; <see cref="Exception.Message"/> carries GDAL's own message.</summary>
 /// <remarks>Immutable; thread-safe.</remarks>

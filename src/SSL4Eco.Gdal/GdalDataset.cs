@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace SSL4Eco.Inference.Geo.Gdal;
+namespace SSL4Eco.Gdal;
 
 /// <summary>Owns a GDALDatasetH; <c>GDALClose</c> on release (which also flushes written data).</summary>
 internal sealed class GdalDatasetHandle : SafeHandle
@@ -48,7 +48,8 @@ public sealed class GdalDataset : IDisposable
     /// <paramref name="arguments"/> (e.g. <c>-r near -te … -ts … -t_srs …</c>; <c>-of VRT</c> is added), computed lazily as
     /// windows are read. The source must stay open until the result is disposed.
     /// </summary>
-    internal static unsafe GdalDataset Warp(GdalDataset source, IReadOnlyList<string> arguments)
+    /// <exception cref="GdalException">GDAL refuses the arguments or cannot warp the source (GDAL's message).</exception>
+    public static unsafe GdalDataset Warp(GdalDataset source, IReadOnlyList<string> arguments)
     {
         ArgumentNullException.ThrowIfNull(source);
         GdalLibrary.EnsureInitialized();
@@ -64,6 +65,30 @@ public sealed class GdalDataset : IDisposable
             return new GdalDataset(h, source.Path + " (warped)");
         }
         finally { GdalNative.GDALWarpAppOptionsFree(options); }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="source"/> to <paramref name="destination"/> as the <c>gdal_translate</c> utility would with
+    /// <paramref name="arguments"/> (e.g. <c>-of VRT -srcwin X Y W H</c>), and closes the result.
+    /// </summary>
+    /// <exception cref="GdalException">GDAL refuses the arguments or cannot write the destination (GDAL's message).</exception>
+    public static void Translate(GdalDataset source, string destination, IReadOnlyList<string> arguments)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentException.ThrowIfNullOrEmpty(destination);
+        ArgumentNullException.ThrowIfNull(arguments);
+        GdalLibrary.EnsureInitialized();
+        using var args = new NativeStringList(arguments);
+        GdalNative.CPLErrorReset();
+        var options = GdalNative.GDALTranslateOptionsNew(args.Pointer, IntPtr.Zero);
+        if (options == IntPtr.Zero) throw GdalLibrary.LastError($"Preparing to translate '{source.Path}'");
+        try
+        {
+            var h = GdalNative.GDALTranslate(destination, source.Handle, options, out _);
+            if (h == IntPtr.Zero) throw GdalLibrary.LastError($"Translating '{source.Path}' to '{destination}'");
+            GdalNative.GDALClose(h);
+        }
+        finally { GdalNative.GDALTranslateOptionsFree(options); }
     }
 
     /// <summary>Creates a new raster with a driver that supports <c>Create</c> (e.g. GTiff, MEM).</summary>
@@ -211,10 +236,14 @@ public sealed class GdalDataset : IDisposable
 
     /// <summary>
     /// Writes a pixel-interleaved buffer <c>[window.Height, window.Width, BandCount]</c> (all bands of a pixel together, the
-    /// layout of an embedding map) into a window; <typeparamref name="T"/> must match <paramref name="bufferType"/>.
+    /// layout of an embedding map) into a window; <typeparamref name="T"/> must have the size of <paramref name="bufferType"/>
+    /// (e.g. <see cref="float"/> and <see cref="GdalDataType.Float32"/>, <see cref="byte"/> and <see cref="GdalDataType.Byte"/>).
     /// </summary>
-    internal unsafe void WriteInterleaved<T>(PixelWindow window, ReadOnlySpan<T> source, GdalDataType bufferType) where T : unmanaged
+    /// <exception cref="ArgumentException">The buffer is too small, or <typeparamref name="T"/> does not fit <paramref name="bufferType"/>.</exception>
+    public unsafe void WriteInterleaved<T>(PixelWindow window, ReadOnlySpan<T> source, GdalDataType bufferType) where T : unmanaged
     {
+        if (SizeOf(bufferType) != sizeof(T))
+            throw new ArgumentException($"A {typeof(T).Name} buffer cannot be written as GDAL {bufferType} ({SizeOf(bufferType)} bytes a value).", nameof(bufferType));
         window.EnsureInside(Width, Height);
         int bands = BandCount;
         long needed = (long)bands * window.Width * window.Height;
@@ -232,6 +261,15 @@ public sealed class GdalDataset : IDisposable
             GdalLibrary.Check(err, $"Writing window {window} of '{Path}'");
         }
     }
+
+    private static int SizeOf(GdalDataType type) => type switch
+    {
+        GdalDataType.Byte => 1,
+        GdalDataType.UInt16 or GdalDataType.Int16 => 2,
+        GdalDataType.UInt32 or GdalDataType.Int32 or GdalDataType.Float32 => 4,
+        GdalDataType.Float64 or GdalDataType.UInt64 or GdalDataType.Int64 => 8,
+        _ => 0,
+    };
 
     private unsafe void ReadOrWrite<T>(bool write, PixelWindow window, Span<T> buffer, IReadOnlyList<int>? bands, int bufW, int bufH,
         GdalResampling resampling, GdalDataType type) where T : unmanaged

@@ -1,13 +1,12 @@
 using System.Text.Json;
-using SSL4Eco.Inference.Geo.Gdal;
 using SSL4Eco.Inference.Tests.Oracle;
 
-namespace SSL4Eco.Inference.Geo.Tests.Gdal;
+namespace SSL4Eco.Gdal.Tests;
 
 public class GdalDatasetTests
 {
     // Python GDAL writes a 3-band UInt16 UTM raster with nodata, descriptions and metadata; the binding must read the same facts.
-    private const string MakeRaster = """
+    internal const string MakeRaster = """
 import numpy as np
 from osgeo import gdal, osr
 path = sys.argv[1]
@@ -30,7 +29,7 @@ ds = None
         using var dir = new TempDir();
         var path = dir.File("a.tif");
         PythonOracle.Run(MakeRaster, path);
-        var info = JsonDocument.Parse(RunGdalInfo(path)).RootElement;
+        var info = JsonDocument.Parse(GdalInfo.Json(path)).RootElement;
 
         using var ds = GdalDataset.Open(path);
         Assert.Equal(info.GetProperty("size")[0].GetInt32(), ds.Width);
@@ -69,26 +68,26 @@ import numpy as np
 from osgeo import gdal
 ds = gdal.Open(sys.argv[1])
 a = ds.ReadAsArray(5, 3, 20, 12).astype(np.float32)
-np.save(sys.argv[2], a)
+a.tofile(sys.argv[2])
 b = ds.ReadAsArray(5, 3, 20, 12, buf_xsize=40, buf_ysize=24, buf_type=gdal.GDT_Float32, resample_alg=gdal.GRIORA_Bilinear)
-np.save(sys.argv[3], b.astype(np.float32))
+b.astype(np.float32).tofile(sys.argv[3])
 m = ds.GetRasterBand(2).GetMaskBand().ReadAsArray(5, 3, 20, 12).astype(np.uint8)
-np.save(sys.argv[4], m)
-""", path, dir.File("a.npy"), dir.File("b.npy"), dir.File("m.npy"));
+m.tofile(sys.argv[4])
+""", path, dir.File("a.f32"), dir.File("b.f32"), dir.File("m.u8"));
         using var ds = GdalDataset.Open(path);
         var win = new PixelWindow(5, 3, 20, 12);
         var a = new float[3 * 20 * 12];
         ds.Read(win, a);
-        Assert.Equal(SSL4Eco.Inference.Arrays.NpyFile.ReadSingle(dir.File("a.npy")).Data, a);
+        Assert.Equal(ReadFloats(dir.File("a.f32")), a);
         var u = new ushort[3 * 20 * 12];
         ds.Read(win, u);
         Assert.Equal(a, u.Select(x => (float)x).ToArray());
         var b = new float[3 * 40 * 24];
         ds.Read(win, b, bufferWidth: 40, bufferHeight: 24, resampling: GdalResampling.Bilinear);
-        Assert.Equal(SSL4Eco.Inference.Arrays.NpyFile.ReadSingle(dir.File("b.npy")).Data, b);
+        Assert.Equal(ReadFloats(dir.File("b.f32")), b);
         var m = new byte[20 * 12];
         ds.Band(2).MaskBand.Read(win, m);
-        Assert.Equal(SSL4Eco.Inference.Arrays.NpyFile.ReadSingle(dir.File("m.npy")).Data.Select(x => (byte)x).ToArray(), m);
+        Assert.Equal(File.ReadAllBytes(dir.File("m.u8")), m);
         var band3 = new float[20 * 12];
         ds.Read(win, band3, [3]);
         Assert.Equal(a.AsSpan(2 * 240, 240).ToArray(), band3);
@@ -162,14 +161,6 @@ for p in sys.argv[1:]:
         Assert.False(utm.IsSame(wgs));
     }
 
-    internal static string RunGdalInfo(string path)
-    {
-        var psi = new System.Diagnostics.ProcessStartInfo("gdalinfo") { RedirectStandardOutput = true, UseShellExecute = false };
-        psi.ArgumentList.Add("-json");
-        psi.ArgumentList.Add(path);
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var s = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return s;
-    }
+    /// <summary>A raw little-endian float32 file as numpy's <c>tofile</c> writes it.</summary>
+    private static float[] ReadFloats(string path) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(path)).ToArray();
 }

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace SSL4Eco.Inference.Geo.Gdal;
+namespace SSL4Eco.Gdal;
 
 /// <summary>
 /// The polygons of a vector layer (GeoPackage, GeoJSON, Shapefile, anything OGR reads) in WGS 84 longitude/latitude,
@@ -9,7 +9,7 @@ namespace SSL4Eco.Inference.Geo.Gdal;
 /// lines in longitude/latitude (GeoJSON's planar convention); the antimeridian is not handled specially.
 /// </summary>
 /// <remarks>Immutable after <see cref="Read"/>; thread-safe.</remarks>
-internal sealed class OgrPolygons
+public sealed class OgrPolygons
 {
     /// <summary>One polygon: its rings (outer and holes) as longitude/latitude arrays, and its bounding box.</summary>
     internal sealed record Polygon(double[][] Xs, double[][] Ys, double West, double South, double East, double North);
@@ -17,7 +17,7 @@ internal sealed class OgrPolygons
     private OgrPolygons(IReadOnlyList<Polygon> polygons) => Polygons = polygons;
 
     /// <summary>The polygons.</summary>
-    public IReadOnlyList<Polygon> Polygons { get; }
+    internal IReadOnlyList<Polygon> Polygons { get; }
 
     /// <summary>Bounding box of all polygons (west, south, east, north).</summary>
     public (double West, double South, double East, double North) Bounds =>

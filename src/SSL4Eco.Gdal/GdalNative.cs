@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 
-namespace SSL4Eco.Inference.Geo.Gdal;
+namespace SSL4Eco.Gdal;
 
 /// <summary>Raw GDAL/OGR/CPL C API entry points (GDAL 3.6 ABI). Callers go through <see cref="GdalLibrary"/> first.</summary>
 internal static partial class GdalNative
@@ -47,6 +47,10 @@ internal static partial class GdalNative
     internal static unsafe partial int GDALBuildOverviews(IntPtr dataset, string resampling, int overviewCount, int* overviews, int bandCount, int* bands, IntPtr progress, IntPtr progressData);
     [LibraryImport(Lib)] internal static partial void GDALFlushCache(IntPtr dataset);
     [LibraryImport(Lib)] internal static partial IntPtr GDALWarpAppOptionsNew(IntPtr argv, IntPtr optionsForBinary);
+    [LibraryImport(Lib)] internal static partial IntPtr GDALTranslateOptionsNew(IntPtr argv, IntPtr optionsForBinary);
+    [LibraryImport(Lib)] internal static partial void GDALTranslateOptionsFree(IntPtr options);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial IntPtr GDALTranslate(string destination, IntPtr source, IntPtr options, out int usageError);
     [LibraryImport(Lib)] internal static partial void GDALWarpAppOptionsFree(IntPtr options);
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static unsafe partial IntPtr GDALWarp(string destination, IntPtr destinationDataset, int sourceCount, IntPtr* sources, IntPtr options, out int usageError);

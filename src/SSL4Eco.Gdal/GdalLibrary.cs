@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace SSL4Eco.Inference.Geo.Gdal;
+namespace SSL4Eco.Gdal;
 
 /// <summary>
 /// Process-wide GDAL state: loads the native library (the path in <see cref="LibraryEnvironmentVariable"/>, else the first
@@ -49,10 +49,10 @@ public static class GdalLibrary
     }
 
     /// <summary>GDAL block cache used unless the <c>GDAL_CACHEMAX</c> environment variable sets another (256 MiB).</summary>
-    public const long DefaultCacheBytes = 256L << 20;
+    internal const long DefaultCacheBytes = 256L << 20;
 
     /// <summary>GDAL's current block-cache limit in bytes.</summary>
-    public static long CacheMaxBytes
+    internal static long CacheMaxBytes
     {
         get { EnsureInitialized(); return GdalNative.GDALGetCacheMax64(); }
     }

@@ -1,4 +1,4 @@
-namespace SSL4Eco.Inference.Geo.Gdal;
+namespace SSL4Eco.Gdal;
 
 /// <summary>GDAL pixel data types (GDALDataType values of GDAL 3.6). GDAL 3.6 has no Float16 (it arrived in 3.11).</summary>
 public enum GdalDataType
@@ -100,7 +100,7 @@ public readonly record struct PixelWindow(int X, int Y, int Width, int Height)
 public readonly record struct GeoTransform(double OriginX, double PixelWidth, double RowRotation, double OriginY, double ColumnRotation, double PixelHeight)
 {
     /// <summary>From GDAL's six-element array.</summary>
-    public static GeoTransform FromArray(ReadOnlySpan<double> t)
+    internal static GeoTransform FromArray(ReadOnlySpan<double> t)
     {
         if (t.Length != 6) throw new ArgumentException($"A geotransform has 6 coefficients, got {t.Length}.");
         return new(t[0], t[1], t[2], t[3], t[4], t[5]);
@@ -120,12 +120,5 @@ public readonly record struct GeoTransform(double OriginX, double PixelWidth, do
         if (det == 0) throw new InvalidOperationException("The geotransform is not invertible.");
         double dx = x - OriginX, dy = y - OriginY;
         return ((dx * PixelHeight - dy * RowRotation) / det, (dy * PixelWidth - dx * ColumnRotation) / det);
-    }
-
-    /// <summary>The transform of a grid whose pixels are <paramref name="factor"/> input pixels wide, starting at pixel (col, row).</summary>
-    public GeoTransform Coarsen(double factor, double col = 0, double row = 0)
-    {
-        var (x, y) = PixelToGeo(col, row);
-        return new(x, PixelWidth * factor, RowRotation * factor, y, ColumnRotation * factor, PixelHeight * factor);
     }
 }
