@@ -6,6 +6,9 @@ using SSL4Eco.Benchmarks.Geo;
 // benchmarks/map-throughput.sh: dotnet run -c Release --project benchmarks/SSL4Eco.Benchmarks -- map-throughput RASTER MODEL BATCH
 if (args.Length > 0 && args[0] == "map-throughput")
     return await MapThroughput.RunAsync(args[1..]);
+// map-profile RASTER MODEL BATCH [TILES] [ROUNDS]: ms per tile of each map stage on one thread (benchmarks/map-throughput.sh).
+if (args.Length > 0 && args[0] == "map-profile")
+    return MapProfile.Run(args[1..]);
 if (args.Length > 0 && args[0] == "encoder-concurrency")
 {
     // encoder-concurrency MODEL BATCH TILES: encoder-only tiles/s per (intra-op threads, concurrent callers).

@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Globalization;
+using SSL4Eco.Inference.Embedding;
+using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Inference.Geo.Pipeline;
+using SSL4Eco.Inference.Geo.Tiling;
+using SSL4Eco.Inference.Preprocessing;
+
+namespace SSL4Eco.Benchmarks.Geo;
+
+/// <summary>
+/// <c>map-profile RASTER MODEL BATCH [TILES=48] [ROUNDS=3]</c>: where a map tile's time goes, stage by stage on one thread
+/// (the map's stages, called as <see cref="EmbeddingMapper"/> calls them): GDAL decoding of the tile's bands into float32
+/// (a fresh dataset per round, so no tile is served from GDAL's block cache), the rest of <c>TileReader.Read</c> (validity,
+/// fill, harmonisation), host preprocessing (<see cref="PatchPreprocessor.Preprocess(Patch, Span{float})"/>: band selection,
+/// crop, scaling, into the encoder's input layout) and the encoder on preprocessed batches with one intra-op thread (what
+/// each of the map's two workers runs on CPU). Stages are interleaved round by round; the median round is printed, in ms per
+/// tile and as a share of the tile's total, with the ratio the stages allow: encoder / (encoder + the rest), the best
+/// end-to-end / encoder-only a pipeline using every core can reach when nothing else runs.
+/// </summary>
+internal static class MapProfile
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static int Run(string[] args)
+    {
+        string raster = args[0], model = args[1];
+        int batch = int.Parse(args[2], Inv);
+        int count = args.Length > 3 ? int.Parse(args[3], Inv) : 48;
+        int rounds = args.Length > 4 ? int.Parse(args[4], Inv) : 3;
+        using var encoder = SeCoEcoEncoder.Open(model, new EncoderOptions { BatchSize = batch, Harmonize = HarmonizeMode.Off, IntraOpThreads = 1 });
+        var request = new MapRequest { InputPath = raster, OutputPrefix = Path.Combine(Path.GetTempPath(), "ssl4eco-map-profile"), BatchSize = batch, Harmonize = HarmonizeMode.Off };
+        List<Tile> tiles;
+        using (var ds = GdalDataset.Open(raster)) tiles = TileGrid.For(ds, encoder.Contract.InputSize).Tiles().Take(count).ToList();
+        count = tiles.Count;
+        int per = encoder.Preprocessor.ValuesPerPatch;
+        var input = new float[batch * per];
+        var output = new float[batch * encoder.Contract.EmbeddingDim];
+        var stages = new[] { "GDAL decode to float32", "validity + fill", "host preprocessing", "encoder (1 thread)" };
+        var ms = stages.Select(_ => new List<double>()).ToArray();
+        encoder.EmbedPreprocessed(input, batch, output); // warm-up
+        for (int r = 0; r < rounds; r++)
+        {
+            var patches = new List<Patch>(count);
+            double gdal = 0, read = 0;
+            using (var ds = GdalDataset.Open(raster))
+            using (var reader = new TileReader(request, encoder.Contract.Bands))
+            {
+                var (_, bands) = SSL4Eco.Inference.Geo.Rasters.PatchReader.ResolveBands(ds, null, encoder.Contract.Bands);
+                var buffer = new float[bands.Length * tiles[0].Window.Width * tiles[0].Window.Height];
+                for (int i = 0; i < count; i++)
+                {
+                    var sw = Stopwatch.StartNew();
+                    ds.Read(tiles[i].Window, buffer, bands);
+                    gdal += sw.Elapsed.TotalMilliseconds;
+                }
+                for (int i = 0; i < count; i++)
+                {
+                    var sw = Stopwatch.StartNew();
+                    patches.Add(reader.Read(tiles[i], i).Patch!);
+                    read += sw.Elapsed.TotalMilliseconds;
+                }
+            }
+            ms[0].Add(gdal / count);
+            ms[1].Add(Math.Max(0, read - gdal) / count); // the reader decodes the same tiles again from a fresh dataset
+            var pre = Stopwatch.StartNew();
+            for (int i = 0; i < count; i++) encoder.Preprocessor.Preprocess(patches[i], input.AsSpan(i % batch * per, per));
+            ms[2].Add(pre.Elapsed.TotalMilliseconds / count);
+            var enc = Stopwatch.StartNew();
+            for (int done = 0; done < count; done += batch)
+                encoder.EmbedPreprocessed(input, batch, output);
+            ms[3].Add(enc.Elapsed.TotalMilliseconds / ((count + batch - 1) / batch * batch));
+        }
+        var median = ms.Select(v => { v.Sort(); return v[v.Count / 2]; }).ToArray();
+        double total = median.Sum();
+        Console.WriteLine(string.Create(Inv, $"{Path.GetFileName(model)}, batch {batch}, {count} tiles, median of {rounds} rounds (ms per tile, share):"));
+        for (int s = 0; s < stages.Length; s++)
+            Console.WriteLine(string.Create(Inv, $"  {stages[s]}: {median[s]:F2} ms ({median[s] / total:P1})"));
+        Console.WriteLine(string.Create(Inv, $"  bound on end-to-end / encoder-only from these stages: {median[3] / total:P1}"));
+        return 0;
+    }
+}
