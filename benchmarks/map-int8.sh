@@ -18,7 +18,7 @@ dotnet build -c Release benchmarks/SSL4Eco.Benchmarks >/dev/null
 bench() { dotnet run -c Release --no-build --project benchmarks/SSL4Eco.Benchmarks -- "$@"; }
 bench write-model "$work/model.onnx"
 bench write-int8 "$work/model.onnx" "$work/model.int8.onnx"
-rows=""
+rows=""; phases=""
 for r in $(seq 1 "$reps"); do
   for p in fp32 int8; do
     m=$work/model.onnx; [ $p = int8 ] && m=$work/model.int8.onnx
@@ -27,6 +27,7 @@ for r in $(seq 1 "$reps"); do
     e2e=$(grep -o 'best end-to-end [0-9.]*' <<< "$out" | awk '{print $3}'); enc=$(grep -o 'best encoder-only [0-9.]*' <<< "$out" | awk '{print $3}')
     detail=$(grep -o '[AB]: [^(]*([0-9.]*%)' <<< "$out" | sed 's/ tiles\/s//g' | paste -sd';' | sed 's/;/; /g')
     rows+="| $r | $p | $e2e | $enc | **$ratio %** | $detail |"$'\n'
+    phases+="$r $p $(grep -o 'phases .*' <<< "$out" | sed 's/^phases //' | paste -sd'|' | sed 's/|/\n    /g')"$'\n'
   done
 done
 profile_fp32=$(bench map-profile "$raster" "$work/model.onnx" "$batch" 48 3)
@@ -46,6 +47,12 @@ summary() { awk -F'|' -v p="$1" '$3 ~ " " p " " { gsub(/[ *%]/, "", $6); v[n++] 
   echo "| rep | model | best end-to-end tiles/s | best encoder-only tiles/s | ratio | per configuration: end-to-end, encoder-only (ratio) |"
   echo "|---|---|---:|---:|---:|---|"
   printf '%s' "$rows"
+  echo
+  echo "Phases of each end-to-end run (from the map's progress reports: start-up = opening, resume state, first batch; outputs = COG and clean-up after the last tile):"
+  echo
+  echo '```'
+  printf '%s' "$phases"
+  echo '```'
   echo
   echo "Where a tile's time goes (\`map-profile\`: each stage on one thread, interleaved rounds, median; the last line is the ratio these stage costs allow when every core is busy):"
   echo

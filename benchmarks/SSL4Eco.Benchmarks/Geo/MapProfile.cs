@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using SSL4Eco.Inference.Embedding;
 using SSL4Eco.Inference.Geo.Gdal;
 using SSL4Eco.Inference.Geo.Pipeline;
@@ -14,12 +14,34 @@ namespace SSL4Eco.Benchmarks.Geo;
 /// (a fresh dataset per round, so no tile is served from GDAL's block cache), the rest of <c>TileReader.Read</c> (validity,
 /// fill, harmonisation), host preprocessing (<see cref="PatchPreprocessor.Preprocess(Patch, Span{float})"/>: band selection,
 /// crop, scaling, into the encoder's input layout) and the encoder on preprocessed batches with one intra-op thread (what
-/// each of the map's two workers runs on CPU). Stages are interleaved round by round; the median round is printed, in ms per
-/// tile and as a share of the tile's total, with the ratio the stages allow: encoder / (encoder + the rest), the best
-/// end-to-end / encoder-only a pipeline using every core can reach when nothing else runs.
+/// each of the map's two workers runs on CPU). Times are the calling thread's CPU time (clock_gettime THREAD_CPUTIME_ID:
+/// ONNX Runtime with one intra-op thread runs on the caller), so time the thread spends descheduled on a loaded machine
+/// does not count. Stages are interleaved round by round; the median round is printed, in CPU ms per tile and as a share
+/// of the tile's total, with the ratio the stages allow: encoder / (encoder + the rest), the best end-to-end /
+/// encoder-only a pipeline using every core can reach when nothing else runs.
 /// </summary>
-internal static class MapProfile
+internal static partial class MapProfile
 {
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec { public long Seconds; public long Nanoseconds; }
+
+    [LibraryImport("libc", EntryPoint = "clock_gettime")]
+    private static partial int ClockGetTime(int clock, out TimeSpec time);
+
+    /// <summary>This thread's CPU time in ms (CLOCK_THREAD_CPUTIME_ID = 3 on Linux).</summary>
+    private static double ThreadCpuMs()
+    {
+        if (ClockGetTime(3, out var t) != 0) throw new InvalidOperationException("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed.");
+        return t.Seconds * 1e3 + t.Nanoseconds / 1e6;
+    }
+
+    private sealed class Clock
+    {
+        private readonly double _start = ThreadCpuMs();
+        public double Elapsed => ThreadCpuMs() - _start;
+        public static Clock StartNew() => new();
+    }
+
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     public static int Run(string[] args)
@@ -50,30 +72,30 @@ internal static class MapProfile
                 var buffer = new float[bands.Length * tiles[0].Window.Width * tiles[0].Window.Height];
                 for (int i = 0; i < count; i++)
                 {
-                    var sw = Stopwatch.StartNew();
+                    var sw = Clock.StartNew();
                     ds.Read(tiles[i].Window, buffer, bands);
-                    gdal += sw.Elapsed.TotalMilliseconds;
+                    gdal += sw.Elapsed;
                 }
                 for (int i = 0; i < count; i++)
                 {
-                    var sw = Stopwatch.StartNew();
+                    var sw = Clock.StartNew();
                     patches.Add(reader.Read(tiles[i], i).Patch!);
-                    read += sw.Elapsed.TotalMilliseconds;
+                    read += sw.Elapsed;
                 }
             }
             ms[0].Add(gdal / count);
             ms[1].Add(Math.Max(0, read - gdal) / count); // the reader decodes the same tiles again from a fresh dataset
-            var pre = Stopwatch.StartNew();
+            var pre = Clock.StartNew();
             for (int i = 0; i < count; i++) encoder.Preprocessor.Preprocess(patches[i], input.AsSpan(i % batch * per, per));
-            ms[2].Add(pre.Elapsed.TotalMilliseconds / count);
-            var enc = Stopwatch.StartNew();
+            ms[2].Add(pre.Elapsed / count);
+            var enc = Clock.StartNew();
             for (int done = 0; done < count; done += batch)
                 encoder.EmbedPreprocessed(input, batch, output);
-            ms[3].Add(enc.Elapsed.TotalMilliseconds / ((count + batch - 1) / batch * batch));
+            ms[3].Add(enc.Elapsed / ((count + batch - 1) / batch * batch));
         }
         var median = ms.Select(v => { v.Sort(); return v[v.Count / 2]; }).ToArray();
         double total = median.Sum();
-        Console.WriteLine(string.Create(Inv, $"{Path.GetFileName(model)}, batch {batch}, {count} tiles, median of {rounds} rounds (ms per tile, share):"));
+        Console.WriteLine(string.Create(Inv, $"{Path.GetFileName(model)}, batch {batch}, {count} tiles, median of {rounds} rounds (CPU ms per tile on one thread, share):"));
         for (int s = 0; s < stages.Length; s++)
             Console.WriteLine(string.Create(Inv, $"  {stages[s]}: {median[s]:F2} ms ({median[s] / total:P1})"));
         Console.WriteLine(string.Create(Inv, $"  bound on end-to-end / encoder-only from these stages: {median[3] / total:P1}"));
