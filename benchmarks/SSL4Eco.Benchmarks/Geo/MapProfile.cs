@@ -53,20 +53,26 @@ internal static partial class MapProfile
         using var encoder = SeCoEcoEncoder.Open(model, new EncoderOptions { BatchSize = batch, Harmonize = HarmonizeMode.Off, IntraOpThreads = 1 });
         var request = new MapRequest { InputPath = raster, OutputPrefix = Path.Combine(Path.GetTempPath(), "ssl4eco-map-profile"), BatchSize = batch, Harmonize = HarmonizeMode.Off };
         List<Tile> tiles;
-        using (var ds = GdalDataset.Open(raster)) tiles = TileGrid.For(ds, encoder.Contract.InputSize).Tiles().Take(count).ToList();
+        // Whole tile rows (at least the count asked for), so blocks straddling two tile rows are decoded once, as in a map run.
+        using (var ds = GdalDataset.Open(raster))
+        {
+            var grid = TileGrid.For(ds, encoder.Contract.InputSize);
+            tiles = grid.Tiles().Take((count + grid.Columns - 1) / grid.Columns * grid.Columns).ToList();
+        }
         count = tiles.Count;
         int per = encoder.Preprocessor.ValuesPerPatch;
         var input = new float[batch * per];
         var output = new float[batch * encoder.Contract.EmbeddingDim];
         var stages = new[] { "GDAL decode to float32", "validity + fill", "host preprocessing", "encoder (1 thread)" };
         var ms = stages.Select(_ => new List<double>()).ToArray();
+        var pool = new System.Collections.Concurrent.ConcurrentBag<float[]>(); // tile arrays handed back, as the map does
         encoder.EmbedPreprocessed(input, batch, output); // warm-up
         for (int r = 0; r < rounds; r++)
         {
             var patches = new List<Patch>(count);
             double gdal = 0, read = 0;
             using (var ds = GdalDataset.Open(raster))
-            using (var reader = new TileReader(request, encoder.Contract.Bands))
+            using (var reader = new TileReader(request, encoder.Contract.Bands, pool))
             {
                 var (_, bands) = SSL4Eco.Inference.Geo.Rasters.PatchReader.ResolveBands(ds, null, encoder.Contract.Bands);
                 var buffer = new float[bands.Length * tiles[0].Window.Width * tiles[0].Window.Height];
@@ -88,6 +94,7 @@ internal static partial class MapProfile
             var pre = Clock.StartNew();
             for (int i = 0; i < count; i++) encoder.Preprocessor.Preprocess(patches[i], input.AsSpan(i % batch * per, per));
             ms[2].Add(pre.Elapsed / count);
+            foreach (var p in patches) pool.Add(p.Data);
             var enc = Clock.StartNew();
             for (int done = 0; done < count; done += batch)
                 encoder.EmbedPreprocessed(input, batch, output);
