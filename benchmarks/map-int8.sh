@@ -5,8 +5,10 @@
 # For each repetition and precision (interleaved fp32, int8, fp32, int8, ...): the map pipeline (EmbeddingMapper: GDAL reads,
 # validity, preprocessing, encoder, resume state, COG) and the encoder alone on preprocessed batches, each as
 # A = 1 caller on all cores and B = 2 callers x half the cores (what 'ssl4eco map' does on CPU); the ratio is the best
-# end-to-end over the best encoder-only. Then the per-tile stage profile (map-profile: ms per tile of each stage on one thread).
-# Usage: bash benchmarks/map-int8.sh [SIDE=4480] [REPS=3]   About 3 minutes on an idle 2-core machine.
+# end-to-end over the best encoder-only. Then int8 once on an uncompressed copy of the raster (the ratio without DEFLATE
+# decoding), the per-tile stage profile (map-profile: CPU ms per tile of each stage on one thread) and the host
+# preprocessing kernels before/after (preprocess-kernels).
+# Usage: bash benchmarks/map-int8.sh [SIDE=4480] [REPS=3]   About 4 minutes on an idle 2-core machine.
 # Writes benchmarks/results/map-int8.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,8 +32,13 @@ for r in $(seq 1 "$reps"); do
     phases+="$r $p $(grep -o 'phases .*' <<< "$out" | sed 's/^phases //' | paste -sd'|' | sed 's/|/\n    /g')"$'\n'
   done
 done
+# The same raster uncompressed: what the pipeline reaches when GDAL has no DEFLATE to decode (an input property, not ours).
+[ -f "$work/r1-$side-raw.tif" ] || gdal_translate -q -co TILED=YES -co BLOCKXSIZE=256 -co BLOCKYSIZE=256 -co INTERLEAVE=BAND "$raster" "$work/r1-$side-raw.tif"
+raw=$(bench map-throughput "$work/r1-$side-raw.tif" "$work/model.int8.onnx" "$batch" "$work/out")
+raw_line="int8 on the same raster uncompressed (no DEFLATE decoding): $(grep -o 'best end-to-end.*' <<< "$raw" | tr -d '*'); $(grep -o 'phases B.*' <<< "$raw" | sed 's/^phases //')"
 profile_fp32=$(bench map-profile "$raster" "$work/model.onnx" "$batch" 48 3)
 profile_int8=$(bench map-profile "$raster" "$work/model.int8.onnx" "$batch" 48 3)
+kernels=$(bench preprocess-kernels 7)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 summary() { awk -F'|' -v p="$1" '$3 ~ " " p " " { gsub(/[ *%]/, "", $6); v[n++] = $6 } END { asort(v); printf "median %.1f %% (min %.1f, max %.1f, %d runs)", v[int((n + 1) / 2)], v[1], v[n], n }' <<< "$rows"; }
 {
@@ -54,11 +61,15 @@ summary() { awk -F'|' -v p="$1" '$3 ~ " " p " " { gsub(/[ *%]/, "", $6); v[n++] 
   printf '%s' "$phases"
   echo '```'
   echo
+  echo "- $raw_line"
+  echo
   echo "Where a tile's time goes (\`map-profile\`: each stage on one thread, interleaved rounds, median; the last line is the ratio these stage costs allow when every core is busy):"
   echo
   echo '```'
   echo "$profile_fp32"
   echo "$profile_int8"
   echo '```'
+  echo
+  echo "- $kernels"
 } > benchmarks/results/map-int8.md
 cat benchmarks/results/map-int8.md

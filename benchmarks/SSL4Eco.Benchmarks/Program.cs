@@ -9,6 +9,8 @@ if (args.Length > 0 && args[0] == "map-throughput")
 // map-profile RASTER MODEL BATCH [TILES] [ROUNDS]: ms per tile of each map stage on one thread (benchmarks/map-throughput.sh).
 if (args.Length > 0 && args[0] == "map-profile")
     return MapProfile.Run(args[1..]);
+if (args.Length > 0 && args[0] == "preprocess-kernels")
+    return PreprocessKernels.Run(args[1..]); // multi-pass vs single-pass host preprocessing of a tile (map-int8.sh)
 if (args.Length > 0 && args[0] == "encoder-concurrency")
 {
     // encoder-concurrency MODEL BATCH TILES: encoder-only tiles/s per (intra-op threads, concurrent callers).
