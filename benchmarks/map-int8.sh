@@ -25,9 +25,9 @@ for r in $(seq 1 "$reps"); do
   for p in fp32 int8; do
     m=$work/model.onnx; [ $p = int8 ] && m=$work/model.int8.onnx
     out=$(bench map-throughput "$raster" "$m" "$batch" "$work/out")
-    ratio=$(grep -o '\*\*[0-9.]*%\*\*' <<< "$out" | tr -d '*%')
+    ratio=$(grep -o '\*\*[0-9.]* *%\*\*' <<< "$out" | tr -d '*% ')
     e2e=$(grep -o 'best end-to-end [0-9.]*' <<< "$out" | awk '{print $3}'); enc=$(grep -o 'best encoder-only [0-9.]*' <<< "$out" | awk '{print $3}')
-    detail=$(grep -o '[AB]: [^(]*([0-9.]*%)' <<< "$out" | sed 's/ tiles\/s//g' | paste -sd';' | sed 's/;/; /g')
+    detail=$(grep -o '[AB]: [^(]*([0-9.]* *%)' <<< "$out" | sed 's/ tiles\/s//g' | paste -sd';' | sed 's/;/; /g')
     rows+="| $r | $p | $e2e | $enc | **$ratio %** | $detail |"$'\n'
     phases+="$r $p $(grep -o 'phases .*' <<< "$out" | sed 's/^phases //' | paste -sd'|' | sed 's/|/\n    /g')"$'\n'
   done
@@ -40,7 +40,7 @@ profile_fp32=$(bench map-profile "$raster" "$work/model.onnx" "$batch" 48 3)
 profile_int8=$(bench map-profile "$raster" "$work/model.int8.onnx" "$batch" 48 3)
 kernels=$(bench preprocess-kernels 7)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-summary() { awk -F'|' -v p="$1" '$3 ~ " " p " " { gsub(/[ *%]/, "", $6); v[n++] = $6 } END { asort(v); printf "median %.1f %% (min %.1f, max %.1f, %d runs)", v[int((n + 1) / 2)], v[1], v[n], n }' <<< "$rows"; }
+summary() { awk -F'|' -v p="$1" '$3 ~ " " p " " { gsub(/[ *%]/, "", $6); print $6 }' <<< "$rows" | sort -g | awk '{ v[NR] = $1 } END { printf "median %.1f %% (min %.1f, max %.1f, %d runs)", v[int((NR + 1) / 2)], v[1], v[NR], NR }'; }
 {
   echo "# 'map' end to end vs the encoder alone, int8 and fp32, one run"
   echo
