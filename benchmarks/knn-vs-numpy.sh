@@ -24,7 +24,8 @@ search(); times, start = [], time.perf_counter()
 while len(times) < 5 or time.perf_counter() - start < seconds:
     t = time.perf_counter(); r = search(); times.append(time.perf_counter() - t)
 np.save(f'{work}/numpy.npy', r)
-print(f'numpy {np.__version__} brute force (BLAS matmul + argpartition): {q / sorted(times)[len(times) // 2]:.1f} queries/s')
+blas = sorted({l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.lower() and l.split()[-1].startswith('/')})
+print(f'numpy {np.__version__} brute force (BLAS matmul + argpartition; BLAS library loaded: {", ".join(blas) or "none found"}): {q / sorted(times)[len(times) // 2]:.1f} queries/s')
 PY
 )
 library=$(dotnet run -c Release --no-build --project benchmarks/SSL4Eco.Benchmarks -- knn "$work/table.npy" "$work/queries.npy" "$k" "$work/library.npy" "$seconds")
@@ -41,6 +42,8 @@ print(f'{sets} of {len(a)} queries have the same {a.shape[1]} neighbours, {order
   echo "- $numpy"
   echo "- $library"
   echo "- $same"
+  echo
+  echo "The numpy side is only as fast as the BLAS it loads (named above): Debian's numpy uses whatever libblas.so.3 points to, the unoptimised reference BLAS (netlib) unless OpenBLAS or BLIS is installed; the branch wip/heads that issue #12 names for a faster k-NN kernel does not exist in this repository (no ref, no unreachable commit), so there was nothing to mine."
   awk -v l="${load_before%% *}" -v c="$(nproc)" 'BEGIN { if (l + 0 > c + 0) print "\n**The load average was above the core count: rerun on an idle machine before quoting a ratio.**" }'
 } > benchmarks/results/knn-vs-numpy.md
 cat benchmarks/results/knn-vs-numpy.md

@@ -2,7 +2,7 @@
 # Measures the map pipeline on large rasters (issue #3): end-to-end tiles/s vs encoder-only tiles/s at the same batch
 # size, and peak memory (/usr/bin/time -v) of 'ssl4eco map' on a raster and on one of 4x its area.
 # Usage: bash benchmarks/map-throughput.sh [SIDE=4480] [BATCHES=8,16]   Writes benchmarks/results/map-throughput.md.
-# Peak memory is measured at the first batch size (8 = the CLI default).
+# Peak memory is measured at the first batch size (8 = the CLI default). int8 vs fp32 end to end: benchmarks/map-int8.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 side=${1:-4480}; batches=${2:-8,16}; batch=${batches%%,*}; work=${TMPDIR:-/tmp}/ssl4eco-map-bench; mkdir -p "$work" benchmarks/results
@@ -26,6 +26,7 @@ for b in range(13):
 ds = None
 PY
 }
+if [ "$side" = --make-raster ]; then make_raster "$2" "$3"; exit 0; fi # used by map-int8.sh
 [ -f "$work/r1.tif" ] || make_raster "$side" "$work/r1.tif"
 [ -f "$work/r4.tif" ] || make_raster $((side * 2)) "$work/r4.tif"
 dotnet build -c Release benchmarks/SSL4Eco.Benchmarks >/dev/null && dotnet build -c Release src/SSL4Eco.Cli >/dev/null

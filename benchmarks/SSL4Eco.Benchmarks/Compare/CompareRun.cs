@@ -9,14 +9,13 @@ namespace SSL4Eco.Benchmarks.Compare;
 /// <summary>
 /// The .NET side of <c>benchmarks/compare-pytorch.sh</c>: images/s of a raw ONNX Runtime session and of the library
 /// (<see cref="SeCoEcoEncoder.EmbedPreprocessed"/>) on the same preprocessed batches PyTorch gets (an npy written by the
-/// script), for each model file given (fp32, int8, fp16), and the GEMM peaks (fp32 MatMul, int8 MatMulInteger) of ONNX
-/// Runtime on this machine. Prints tab-separated rows: <c>kind  name  batch  value</c>.
+/// script), for each model file given (fp32, int8, fp16); the roofline is <see cref="Roofline"/>. Prints tab-separated rows: <c>kind  name  batch  value</c>.
 /// </summary>
 internal static class CompareRun
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <summary>compare BATCH_NPY BATCHES SECONDS fp32=M [int8=M] [fp16=M] [gemm-fp32=M gemm-int8=M GEMM_N]</summary>
+    /// <summary>compare BATCH_NPY BATCHES SECONDS fp32=M [int8=M] [fp16=M]</summary>
     public static int Run(string[] args)
     {
         var (data, shape) = NpyFile.ReadSingle(args[0]);
@@ -33,8 +32,6 @@ internal static class CompareRun
                 Row("images/s", "library-" + precision, b, Library(path, input, b, seconds));
             }
         }
-        if (named.TryGetValue("gemm-fp32", out var g32)) Row("gflops", "gemm-fp32", int.Parse(named["gemm-n"], Inv), Gemm(g32, int.Parse(named["gemm-n"], Inv), seconds, integer: false));
-        if (named.TryGetValue("gemm-int8", out var g8)) Row("gflops", "gemm-int8", int.Parse(named["gemm-n"], Inv), Gemm(g8, int.Parse(named["gemm-n"], Inv), seconds, integer: true));
         return 0;
     }
 
@@ -72,35 +69,5 @@ internal static class CompareRun
         using var value = OrtValue.CreateTensorValueFromMemory(input, [batch, shape[1], shape[2], shape[3]]);
         using var run = new RunOptions();
         return batch / Median(() => { using var o = session.Run(run, [inName], [value], [outName]); }, seconds);
-    }
-
-    /// <summary>GFLOP/s (int8: GOP/s) of an N×N by N×N product: 2·N³ operations per run.</summary>
-    private static double Gemm(string model, int n, double seconds, bool integer)
-    {
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        using var session = new InferenceSession(model, options);
-        var names = session.InputMetadata.Keys.ToArray();
-        string outName = session.OutputMetadata.Keys.First();
-        var rng = new Random(5);
-        using var run = new RunOptions();
-        OrtValue a, b;
-        if (integer)
-        {
-            var ua = new byte[n * n]; var sb = new sbyte[n * n];
-            rng.NextBytes(ua);
-            for (int i = 0; i < sb.Length; i++) sb[i] = (sbyte)rng.Next(-128, 128);
-            a = OrtValue.CreateTensorValueFromMemory(ua, [n, n]);
-            b = OrtValue.CreateTensorValueFromMemory(sb, [n, n]);
-        }
-        else
-        {
-            var fa = new float[n * n]; var fb = new float[n * n];
-            for (int i = 0; i < fa.Length; i++) { fa[i] = (float)rng.NextDouble(); fb[i] = (float)rng.NextDouble(); }
-            a = OrtValue.CreateTensorValueFromMemory(fa, [n, n]);
-            b = OrtValue.CreateTensorValueFromMemory(fb, [n, n]);
-        }
-        using (a)
-        using (b)
-            return 2.0 * n * n * n / 1e9 / Median(() => { using var o = session.Run(run, names, [a, b], [outName]); }, seconds);
     }
 }

@@ -63,7 +63,7 @@ internal static class PrecisionThroughput
     }
 
     /// <summary>Seeded patches with Sentinel-2-like digital numbers (B2..B8A; smooth fields plus noise).</summary>
-    private static IEnumerable<Patch> CalibrationPatches(int count)
+    internal static IEnumerable<Patch> CalibrationPatches(int count)
     {
         string[] bands = ["B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A"];
         float[] mean = [600, 800, 800, 1200, 2000, 2300, 2500, 2600];

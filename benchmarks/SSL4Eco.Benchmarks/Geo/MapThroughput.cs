@@ -25,6 +25,7 @@ internal static class MapThroughput
         // session of half the cores (what 'ssl4eco map' does on CPU). The ratio is end-to-end over the best encoder-only.
         var configs = new[] { (Name: "A: 1 caller x all cores", Intra: 0, Callers: 1), (Name: $"B: 2 callers x {Math.Max(1, cores / 2)} threads", Intra: Math.Max(1, cores / 2), Callers: 2) };
         var lines = new List<string>();
+        var phases = new List<string>();
         double bestEncoder = 0, bestEndToEnd = 0;
         int tiles = 0;
         foreach (var (name, intra, callers) in configs)
@@ -41,9 +42,13 @@ internal static class MapThroughput
                     EmbedConcurrency = callers, // harmonisation: the encoder's recipe (Off)
                 };
                 var sw = Stopwatch.StartNew();
-                var result = await EmbeddingMapper.RunAsync(request, encoder);
-                endToEnd = result.Progress.Completed / sw.Elapsed.TotalSeconds;
+                var marks = new Marks(sw);
+                var result = await EmbeddingMapper.RunAsync(request, encoder, marks);
+                double total = sw.Elapsed.TotalSeconds;
+                endToEnd = result.Progress.Completed / total;
                 tiles = result.Progress.Completed;
+                phases.Add(FormattableString.Invariant(
+                    $"{name}: {total:F2} s = start-up to the first recorded tile {marks.First:F2} s + steady {marks.Last - marks.First:F2} s ({(tiles - marks.FirstCount) / (marks.Last - marks.First):F2} tiles/s) + outputs after the last tile {total - marks.Last:F2} s"));
             }
             double encoderOnly = EncoderOnly(model, batch, tiles, intra, callers, spin: true);
             bestEncoder = Math.Max(bestEncoder, encoderOnly);
@@ -53,7 +58,23 @@ internal static class MapThroughput
         Console.WriteLine(FormattableString.Invariant(
             $"raster {raster}: {tiles} tiles, batch {batch}, {cores} cores: best end-to-end {bestEndToEnd:F2} tiles/s vs best encoder-only {bestEncoder:F2} tiles/s = **{bestEndToEnd / bestEncoder:P1}**"));
         foreach (var l in lines) Console.WriteLine("  - " + l);
+        foreach (var l in phases) Console.WriteLine("  - phases " + l);
         return 0;
+    }
+
+    /// <summary>When the writer recorded the first and the last tile (progress is reported synchronously by the writer).</summary>
+    private sealed class Marks(Stopwatch clock) : IProgress<MapProgress>
+    {
+        public double First { get; private set; } = double.NaN;
+        public int FirstCount { get; private set; }
+        public double Last { get; private set; }
+
+        public void Report(MapProgress value)
+        {
+            if (value.Completed == 0) return;
+            if (double.IsNaN(First)) { First = clock.Elapsed.TotalSeconds; FirstCount = value.Completed; }
+            Last = clock.Elapsed.TotalSeconds;
+        }
     }
 
     /// <summary>

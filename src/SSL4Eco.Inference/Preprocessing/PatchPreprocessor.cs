@@ -127,8 +127,8 @@ public sealed class PatchPreprocessor
                     ComputeNdvi(redPlane, nirPlane, a.AsSpan(0, plane));
                 }
                 var dst = destination.Slice(c * outPlane, outPlane);
-                Resize(band, h, w, dst, s);
-                Scale(dst);
+                if (SpatialFor(h, w) == SpatialStep.Crop) Numerics.BandKernels.CenterCropScaled(band, h, w, dst, s, s, (float)Scaling.Offset, (float)Scaling.Divisor);
+                else { Resize(band, h, w, dst, s); Scale(dst); }
             }
         }
         finally
@@ -161,15 +161,7 @@ public sealed class PatchPreprocessor
         }
     }
 
-    internal static int IndexOfNonFinite(ReadOnlySpan<float> values)
-    {
-        // A vectorised screen (a sum and max-magnitude are finite for all-finite data unless it overflows); the loop finds the position.
-        if (float.IsFinite(TensorPrimitives.Sum(values)) && float.IsFinite(TensorPrimitives.MaxMagnitude(values)))
-            return -1;
-        for (int i = 0; i < values.Length; i++)
-            if (!float.IsFinite(values[i])) return i;
-        return -1;
-    }
+    internal static int IndexOfNonFinite(ReadOnlySpan<float> values) => Numerics.BandKernels.IndexOfNonFinite(values);
 
     /// <summary>
     /// NDVI as the SSL4Eco training data stores it (download_ssl4eco.py::calc_ndvi_save_patch), in float32:
