@@ -127,7 +127,7 @@ public sealed class PatchPreprocessor
                     ComputeNdvi(redPlane, nirPlane, a.AsSpan(0, plane));
                 }
                 var dst = destination.Slice(c * outPlane, outPlane);
-                if (SpatialFor(h, w) == SpatialStep.Crop) Numerics.BandKernels.CenterCropScaled(band, h, w, dst, s, s, (float)Scaling.Offset, (float)Scaling.Divisor);
+                if (Recipe.SpatialFor(h, w) == SpatialStep.Crop) Numerics.BandKernels.CenterCropScaled(band, h, w, dst, s, s, (float)Scaling.Offset, (float)Scaling.Divisor);
                 else { Resize(band, h, w, dst, s); Scale(dst); }
             }
         }
