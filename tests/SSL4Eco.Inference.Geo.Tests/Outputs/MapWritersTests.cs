@@ -111,7 +111,7 @@ public class MapWritersTests
 
     private sealed class PlantedA() : PlantedWriter("a", 5, ".a");
     private sealed class PlantedB() : PlantedWriter("b", 7, ".b");
-    private sealed class PlantedUpperA() : PlantedWriter("A", 1, ".upper");
+    private sealed class PlantedUpperA() : PlantedWriter("A", 9, ".upper");
     private sealed class PlantedTif() : PlantedWriter("tif2", 9, ".TIF");
     private abstract class PlantedAbstract() : PlantedWriter("abstract", 0, ".abs");
     private sealed class PlantedNoDefaultConstructor(string name) : PlantedWriter(name, 0, ".nodef");
