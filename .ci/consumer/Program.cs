@@ -23,7 +23,7 @@ Console.WriteLine($"embedding: {embedding.Length} floats");
 
 var result = await EmbeddingMapper.RunAsync(new MapRequest
 {
-    InputPath = scene, OutputPrefix = Path.Combine(outDir, "scene"), Outputs = MapOutputs.Cog, Stride = 112,
+    InputPath = scene, OutputPrefix = Path.Combine(outDir, "scene"), Formats = ["cog"], Stride = 112,
 }, encoder);
 foreach (var file in result.Files) Console.WriteLine($"wrote {file}");
 string png = MapPreview.Write(Path.Combine(outDir, "scene.tif"), scene, Path.Combine(outDir, "scene.png"));

@@ -65,7 +65,7 @@ async Task<int> RunAsync()
     {
         InputPath = scene,
         OutputPrefix = prefix,
-        Outputs = MapOutputs.Cog | MapOutputs.GeoParquet,
+        Formats = ["cog", "geoparquet"],
         RasterType = EmbeddingRasterType.Float16,
         Stride = 112,
         EmbedConcurrency = budget.EmbedConcurrency,

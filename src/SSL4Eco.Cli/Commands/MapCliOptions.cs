@@ -59,12 +59,12 @@ internal sealed class MapCliOptions
     /// <summary>The request of a map of <paramref name="input"/> to <paramref name="output"/> (a preview or a head also needs the COG).</summary>
     public MapRequest Request(ParseResult parse, string input, FileInfo output)
     {
-        var (prefix, outputs) = MapInputs.Output(output.FullName);
+        var (prefix, format) = MapInputs.Output(output.FullName);
         var (window, polygon) = MapInputs.ParseRoi(parse.GetValue(Roi));
         return Settings(parse, input, prefix) with
         {
             InputBands = Split(parse.GetValue(Bands)),
-            Outputs = parse.GetValue(Preview) is not null || parse.GetValue(Head) is not null ? outputs | MapOutputs.Cog : outputs,
+            Formats = parse.GetValue(Preview) is not null || parse.GetValue(Head) is not null ? [.. new[] { format, "cog" }.Distinct()] : [format],
             RasterType = parse.GetValue(Dtype), TileSize = parse.GetValue(Tile), AllowTinyTiles = parse.GetValue(TinyTiles), Stride = parse.GetValue(Stride),
             RoiWindow = window, Roi = polygon, RoiCrs = parse.GetValue(RoiCrs),
             CloudMaskPath = parse.GetValue(CloudMask),

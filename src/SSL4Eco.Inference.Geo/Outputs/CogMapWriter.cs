@@ -21,7 +21,12 @@ namespace SSL4Eco.Inference.Geo.Outputs;
 /// </remarks>
 internal sealed class CogMapWriter : IMapWriter
 {
-    public string Format => "cog";
+    /// <summary>The registry name of this format.</summary>
+    public const string FormatName = "cog";
+
+    public string Format => FormatName;
+
+    public int Order => 0;
 
     public IReadOnlyList<string> Extensions { get; } = [".tif", ".tiff"];
 

@@ -23,6 +23,8 @@ internal sealed class GeoParquetMapWriter : IMapWriter
 
     public string Format => FormatName;
 
+    public int Order => 2;
+
     public IReadOnlyList<string> Extensions { get; } = [".parquet"];
 
     public IReadOnlyList<string> FilesFor(string prefix, EmbeddingRasterType rasterType) => [prefix + ".parquet"];

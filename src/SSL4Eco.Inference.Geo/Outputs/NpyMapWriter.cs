@@ -12,7 +12,12 @@ namespace SSL4Eco.Inference.Geo.Outputs;
 /// </summary>
 internal sealed class NpyMapWriter : IMapWriter
 {
-    public string Format => "npy";
+    /// <summary>The registry name of this format.</summary>
+    public const string FormatName = "npy";
+
+    public string Format => FormatName;
+
+    public int Order => 1;
 
     public IReadOnlyList<string> Extensions { get; } = [".npy"];
 

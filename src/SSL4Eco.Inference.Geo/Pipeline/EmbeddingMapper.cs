@@ -91,7 +91,7 @@ public static class EmbeddingMapper
         ArgumentNullException.ThrowIfNull(request);
         var p = request.OutputPrefix;
         var files = new List<string> { OutputLock.PathFor(p) };
-        foreach (var writer in MapPlan.WritersFor(request.Outputs)) files.AddRange(writer.FilesFor(p, request.RasterType));
+        foreach (var writer in MapPlan.WritersFor(request.Formats)) files.AddRange(writer.FilesFor(p, request.RasterType));
         return (files, [p + ".ssl4eco-partial"]);
     }
 }

@@ -59,15 +59,15 @@ public static class MapInputs
         return (null, File.Exists(roi) ? File.ReadAllText(roi) : roi);
     }
 
-    /// <summary>The output prefix and format of a map written to <paramref name="outputPath"/> (<c>map.tif</c> → <c>map</c>, COG).</summary>
+    /// <summary>The output prefix and format name of a map written to <paramref name="outputPath"/> (<c>map.tif</c> → <c>map</c>, <c>cog</c>).</summary>
     /// <exception cref="ArgumentException">No registered format writes that extension.</exception>
-    public static (string Prefix, MapOutputs Outputs) Output(string outputPath)
+    public static (string Prefix, string Format) Output(string outputPath)
     {
         ArgumentNullException.ThrowIfNull(outputPath);
         var full = Path.GetFullPath(outputPath);
         var ext = Path.GetExtension(full);
         var writer = MapWriters.ForExtension(ext) ?? throw new ArgumentException($"Unknown map output '{ext}' (use {MapWriters.DescribeExtensions()}).");
-        return (Path.Combine(Path.GetDirectoryName(full)!, Path.GetFileNameWithoutExtension(full)), Enum.Parse<MapOutputs>(writer.Format, ignoreCase: true));
+        return (Path.Combine(Path.GetDirectoryName(full)!, Path.GetFileNameWithoutExtension(full)), writer.Format);
     }
 
     /// <summary>The embedding raster (COG) among <paramref name="outputs"/>: the last one, i.e. the aggregate of several dates.</summary>

@@ -61,9 +61,8 @@ internal sealed class MapPlan
     /// <summary>The index of <paramref name="tile"/> in row-major grid order (state, tables).</summary>
     public int Index(Tile tile) => tile.Row * Grid.Columns + tile.Col;
 
-    /// <summary>The writers <see cref="MapRequest.Outputs"/> asks for, in registry order.</summary>
-    public static IEnumerable<IMapWriter> WritersFor(MapOutputs outputs) =>
-        MapWriters.All.Where(w => Enum.TryParse<MapOutputs>(w.Format, ignoreCase: true, out var flag) && outputs.HasFlag(flag));
+    /// <summary>The writers <see cref="MapRequest.Formats"/> asks for, in registry order.</summary>
+    public static IEnumerable<IMapWriter> WritersFor(IReadOnlyList<string> formats) => MapWriters.For(formats);
 
     /// <summary>Plans the map of one raster: probes bands and date, reprojects the ROI, lays the grid, refuses an empty ROI.</summary>
     public static MapPlan ForRaster(MapRequest request, IEmbeddingModel model, ILogger logger)
@@ -141,12 +140,12 @@ internal sealed class MapPlan
     public EmbeddingMap Map(int dim, IEmbeddingValues values, double[] validFraction, bool[] isNoData, DateOnly? date) =>
         new(Grid, ProjectionWkt, dim, values, validFraction, isNoData, Request.NoDataValue, BandNames, date, new Dictionary<string, string>(Metadata));
 
-    /// <summary>Writes <paramref name="map"/> in every format <see cref="MapRequest.Outputs"/> asks for; returns the files written.</summary>
+    /// <summary>Writes <paramref name="map"/> in every format <see cref="MapRequest.Formats"/> asks for; returns the files written.</summary>
     public async Task<IReadOnlyList<MapOutput>> WriteAsync(EmbeddingMap map, CancellationToken cancellationToken)
     {
         var written = new List<MapOutput>();
         var options = new MapWriteOptions(Request.RasterType, TileIndices);
-        foreach (var writer in WritersFor(Request.Outputs))
+        foreach (var writer in WritersFor(Request.Formats))
             written.AddRange(await writer.WriteAsync(Request.OutputPrefix, map, options, cancellationToken).ConfigureAwait(false));
         return written;
     }

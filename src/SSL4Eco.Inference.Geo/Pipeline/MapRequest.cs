@@ -4,22 +4,6 @@ using SSL4Eco.Inference.Geo.Outputs;
 
 namespace SSL4Eco.Inference.Geo.Pipeline;
 
-/// <summary>Which files <see cref="EmbeddingMapper"/> writes next to <see cref="MapRequest.OutputPrefix"/>.</summary>
-[Flags]
-public enum MapOutputs
-{
-    /// <summary>Nothing (only the resume state).</summary>
-    None = 0,
-    /// <summary><c>prefix.tif</c>: float32 tiled DEFLATE Cloud-Optimised GeoTIFF, one band per embedding dimension.</summary>
-    Cog = 1,
-    /// <summary><c>prefix.npy</c> <c>[rows, cols, dim]</c> float32 plus <c>prefix.json</c> (grid, CRS, transform).</summary>
-    Npy = 2,
-    /// <summary><c>prefix.parquet</c>: GeoParquet 1.0.0, one row per tile.</summary>
-    GeoParquet = 4,
-    /// <summary>All of the above.</summary>
-    All = Cog | Npy | GeoParquet,
-}
-
 /// <summary>
 /// What <see cref="EmbeddingMapper.RunAsync"/> maps: an input raster, a tile grid, validity rules and outputs.
 /// </summary>
@@ -41,8 +25,17 @@ public sealed record MapRequest
     /// <summary>Band names of the input in file order when it has no band descriptions (see <c>PatchReader</c>).</summary>
     public IReadOnlyList<string>? InputBands { get; init; }
 
-    /// <summary>Outputs to write.</summary>
-    public MapOutputs Outputs { get; init; } = MapOutputs.Cog;
+    /// <summary>
+    /// Formats to write next to <see cref="OutputPrefix"/>, by registry name (case-insensitive, see <see cref="KnownFormats"/>):
+    /// <c>cog</c> (<c>prefix.tif</c>, a tiled DEFLATE Cloud-Optimised GeoTIFF, one band per embedding dimension),
+    /// <c>npy</c> (<c>prefix.npy</c> <c>[rows, cols, dim]</c> float32 plus <c>prefix.valid.npy</c> and <c>prefix.json</c>),
+    /// <c>geoparquet</c> (<c>prefix.parquet</c>, GeoParquet 1.0.0, one row per tile). Default <c>["cog"]</c>; empty writes
+    /// only the resume state.
+    /// </summary>
+    public IReadOnlyList<string> Formats { get; init; } = [CogMapWriter.FormatName];
+
+    /// <summary>Every format <see cref="Formats"/> may name, in the order a run writes them.</summary>
+    public static IReadOnlyList<string> KnownFormats => MapWriters.Formats;
 
     /// <summary>Value encoding of the embedding raster (default float32).</summary>
     public EmbeddingRasterType RasterType { get; init; } = EmbeddingRasterType.Float32;
@@ -131,6 +124,10 @@ public sealed record MapRequest
             throw new ArgumentException($"Readers (--readers, MapRequest.ReaderCount) must be 1 to {maxThreads} (4 x this machine's {Environment.ProcessorCount} processors), got {ReaderCount}.");
         if (EmbedConcurrency <= 0 || EmbedConcurrency > maxThreads)
             throw new ArgumentException($"Embed concurrency (--embed-concurrency, MapRequest.EmbedConcurrency) must be 1 to {maxThreads} (4 x this machine's {Environment.ProcessorCount} processors), got {EmbedConcurrency}.");
+        if (Formats is null) throw new ArgumentException("MapRequest.Formats is null; give the formats to write (or an empty list for only the resume state).");
+        foreach (var format in Formats)
+            if (MapWriters.ForFormat(format ?? "") is null)
+                throw new ArgumentException($"Unknown map format '{format}' (MapRequest.Formats); known formats: {string.Join(", ", KnownFormats)}.");
         if (QueueCapacity <= 0) throw new ArgumentException($"MapRequest.QueueCapacity must be positive, got {QueueCapacity}.");
         if (!Enum.IsDefined(RasterType)) throw new ArgumentException($"MapRequest.RasterType {(int)RasterType} is not a known encoding.");
         if (RasterType == EmbeddingRasterType.Float16 && Math.Abs(NoDataValue) > 65504f)

@@ -66,7 +66,7 @@ public static class MultiDateMapper
         // Every date's outputs and the aggregated outputs are checked against every input before any work, and the
         // aggregated prefix is locked for the whole run (each date's prefix is locked by its own EmbeddingMapper run).
         var aggregatedOutputs = EmbeddingMapper.OutputsOf(request);
-        var dateOutputs = ordered.Select(i => EmbeddingMapper.OutputsOf(request with { OutputPrefix = DatePrefix(request.OutputPrefix, i.Date), Outputs = request.Outputs | MapOutputs.Npy })).ToList();
+        var dateOutputs = ordered.Select(i => EmbeddingMapper.OutputsOf(request with { OutputPrefix = DatePrefix(request.OutputPrefix, i.Date), Formats = MapWriters.With(request.Formats, NpyMapWriter.FormatName) })).ToList();
         Files.OutputGuard.Check(ordered.Select(i => (string?)i.Path).Append(request.CloudMaskPath),
             aggregatedOutputs.Files.Concat(dateOutputs.SelectMany(d => d.Files)), aggregatedOutputs.Folders.Concat(dateOutputs.SelectMany(d => d.Folders)));
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(request.OutputPrefix))!);
@@ -90,12 +90,12 @@ public static class MultiDateMapper
         }
         finally { crs0?.Dispose(); }
         // The per-date npy maps feed the aggregation and the all-dates GeoParquet table.
-        bool table = request.Outputs.HasFlag(MapOutputs.GeoParquet);
-        var outputs = aggregation == DateAggregation.None && !table ? request.Outputs : request.Outputs | MapOutputs.Npy;
+        bool table = MapWriters.Asks(request.Formats, GeoParquetMapWriter.FormatName);
+        var formats = aggregation == DateAggregation.None && !table ? request.Formats : MapWriters.With(request.Formats, NpyMapWriter.FormatName);
         var results = new List<MapResult>();
         foreach (var i in ordered)
         {
-            var r = request with { InputPath = i.Path, Date = i.Date, OutputPrefix = DatePrefix(request.OutputPrefix, i.Date), Outputs = outputs };
+            var r = request with { InputPath = i.Path, Date = i.Date, OutputPrefix = DatePrefix(request.OutputPrefix, i.Date), Formats = formats };
             results.Add(await EmbeddingMapper.RunAsync(r, model, progress, logger, cancellationToken).ConfigureAwait(false));
         }
         if (aggregation == DateAggregation.None && !table) return new MultiDateResult(results, []);

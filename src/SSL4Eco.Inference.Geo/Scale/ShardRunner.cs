@@ -4,6 +4,7 @@ using SSL4Eco.Inference.Embedding;
 using SSL4Eco.Inference.Files;
 using SSL4Eco.Gdal;
 using SSL4Eco.Inference.Geo.Pipeline;
+using SSL4Eco.Inference.Geo.Outputs;
 
 namespace SSL4Eco.Inference.Geo.Scale;
 
@@ -91,7 +92,7 @@ public static class ShardRunner
         {
             InputPath = input,
             OutputPrefix = prefix,
-            Outputs = MapOutputs.Cog | MapOutputs.GeoParquet,
+            Formats = [CogMapWriter.FormatName, GeoParquetMapWriter.FormatName],
             TileSize = o.TileSize,
             Stride = o.Stride,
             InputBands = o.InputBands,

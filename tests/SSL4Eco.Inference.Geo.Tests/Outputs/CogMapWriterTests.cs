@@ -163,7 +163,7 @@ print('ok')
         PythonOracle.Run(Pipeline.EmbeddingMapperTests.MakeRaster, input, "500", "333");
         var request = new MapRequest
         {
-            InputPath = input, OutputPrefix = dir.File("m"), Outputs = MapOutputs.Cog | MapOutputs.Npy, RasterType = EmbeddingRasterType.Int8, MinValidFraction = 0.5,
+            InputPath = input, OutputPrefix = dir.File("m"), Formats = ["cog", "npy"], RasterType = EmbeddingRasterType.Int8, MinValidFraction = 0.5,
         };
         var result = await EmbeddingMapper.RunAsync(request, new Pipeline.FeatureModel("B2", "B3", "B4"));
         Assert.Contains(dir.File("m.scale.tif"), result.Files);

@@ -20,7 +20,7 @@ public class GeoParquetMapWriterTests
         using var dir = new TempDir();
         var input = dir.File("in.tif");
         PythonOracle.Run(EmbeddingMapperTests.MakeRaster, input, "500", "333");
-        var req = new MapRequest { InputPath = input, OutputPrefix = dir.File("m"), Outputs = MapOutputs.GeoParquet | MapOutputs.Npy, Date = new DateOnly(2021, 6, 15) };
+        var req = new MapRequest { InputPath = input, OutputPrefix = dir.File("m"), Formats = ["geoparquet", "npy"], Date = new DateOnly(2021, 6, 15) };
         await EmbeddingMapper.RunAsync(req, new FeatureModel("B2", "B3", "B4"));
         var (npy, _) = NpyFile.ReadSingle(dir.File("m.npy"));
         var gt = JsonDocument.Parse(PythonOracle.Run("from osgeo import gdal; import json; print(json.dumps(gdal.Open(sys.argv[1]).GetGeoTransform()))", input))

@@ -55,7 +55,7 @@ np.save(out + '.cog.npy', np.transpose(cog.ReadAsArray(), (1, 2, 0)).astype(np.f
 
     private static MapRequest Request(string input, string prefix) => new()
     {
-        InputPath = input, OutputPrefix = prefix, Outputs = MapOutputs.All, ReaderCount = 2, QueueCapacity = 3, MinValidFraction = 0.5,
+        InputPath = input, OutputPrefix = prefix, Formats = MapRequest.KnownFormats, ReaderCount = 2, QueueCapacity = 3, MinValidFraction = 0.5,
     };
 
     [Fact]
@@ -111,10 +111,10 @@ np.save(out + '.cog.npy', np.transpose(cog.ReadAsArray(), (1, 2, 0)).astype(np.f
         var input = dir.File("in.tif");
         PythonOracle.Run(MakeRaster, input, "500", "333");
         var serial = new FeatureModel("B2", "B3", "B4") { BatchSize = 5 };
-        await EmbeddingMapper.RunAsync(Request(input, dir.File("a")) with { Outputs = MapOutputs.Npy }, serial);
+        await EmbeddingMapper.RunAsync(Request(input, dir.File("a")) with { Formats = ["npy"] }, serial);
         var sizes = new System.Collections.Concurrent.ConcurrentQueue<int>();
         var parallel = new FeatureModel("B2", "B3", "B4") { BatchSize = 5, OnCall = (_, p) => sizes.Enqueue(p.Count) };
-        var result = await EmbeddingMapper.RunAsync(Request(input, dir.File("b")) with { Outputs = MapOutputs.Npy, EmbedConcurrency = 3 }, parallel);
+        var result = await EmbeddingMapper.RunAsync(Request(input, dir.File("b")) with { Formats = ["npy"], EmbedConcurrency = 3 }, parallel);
         Assert.Equal(File.ReadAllBytes(dir.File("a.npy")), File.ReadAllBytes(dir.File("b.npy")));
         Assert.Equal(31, parallel.PatchesEmbedded);
         Assert.Equal(0, result.Progress.Failed);
@@ -132,7 +132,7 @@ np.save(out + '.cog.npy', np.transpose(cog.ReadAsArray(), (1, 2, 0)).astype(np.f
         var input = dir.File("small.tif");
         PythonOracle.Run(MakeRaster, input, "40", "30");
         var model = new FeatureModel("B4", "B2");
-        var result = await EmbeddingMapper.RunAsync(Request(input, dir.File("s")) with { Outputs = MapOutputs.Npy }, model);
+        var result = await EmbeddingMapper.RunAsync(Request(input, dir.File("s")) with { Formats = ["npy"] }, model);
         Assert.Equal((1, 1), (result.Rows, result.Columns));
         var got = NpyFile.ReadSingle(dir.File("s.npy")).Data;
         var expected = PythonOracle.Run("""
@@ -219,7 +219,7 @@ d = gdal.Open(sys.argv[2], gdal.GA_Update); d.SetMetadataItem('PROCESSING_BASELI
         // Tiles are read as stored and carry the raster's baseline; the model's recipe (Auto) harmonises them, once.
         var baselines = new System.Collections.Concurrent.ConcurrentBag<double?>();
         var model = new FeatureModel("B2", "B3", "B4") { OnCall = (_, ps) => { foreach (var p in ps) baselines.Add(p.ProcessingBaseline); } };
-        var req = Request(input, dir.File("c")) with { CloudMaskPath = dir.File("cloud.tif"), CloudMaskValues = [1], Outputs = MapOutputs.Npy };
+        var req = Request(input, dir.File("c")) with { CloudMaskPath = dir.File("cloud.tif"), CloudMaskValues = [1], Formats = ["npy"] };
         await EmbeddingMapper.RunAsync(req, model);
         Assert.NotEmpty(baselines);
         Assert.All(baselines, b => Assert.Equal(4.0, b));

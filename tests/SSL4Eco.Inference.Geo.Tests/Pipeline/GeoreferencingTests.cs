@@ -55,7 +55,7 @@ print(json.dumps({'worst': worst, 'misaligned': misaligned, 'outside': outside,
         PythonOracle.Run(EmbeddingMapperTests.MakeRaster, input, "200", "150");   // 10 m UTM 32N, every pixel valid
         var request = new MapRequest
         {
-            InputPath = input, OutputPrefix = dir.File("m"), Outputs = MapOutputs.All, TileSize = tile, Stride = stride, MinValidFraction = 0.5,
+            InputPath = input, OutputPrefix = dir.File("m"), Formats = MapRequest.KnownFormats, TileSize = tile, Stride = stride, MinValidFraction = 0.5,
         };
         var result = await EmbeddingMapper.RunAsync(request, new FeatureModel("B2", "B3", "B4"));
         Assert.Equal(((150 - tile) / stride + 1, (200 - tile) / stride + 1), (result.Rows, result.Columns));
@@ -172,7 +172,7 @@ np.save(sys.argv[5], f)
         PythonOracle.Run(MakeMasks, dir.Path);
         var request = new MapRequest
         {
-            InputPath = input, OutputPrefix = dir.File("m"), Outputs = MapOutputs.Npy, TileSize = 32, Stride = 16, MinValidFraction = 0.5,
+            InputPath = input, OutputPrefix = dir.File("m"), Formats = ["npy"], TileSize = 32, Stride = 16, MinValidFraction = 0.5,
             CloudMaskPath = dir.File(mask + ".tif"),
         };
         var result = await EmbeddingMapper.RunAsync(request, new FeatureModel("B2"));
@@ -214,7 +214,7 @@ for b in range(1, src.RasterCount + 1):
 ds = None
 """, dir.File("src.tif"), input, georef);
         var model = new FeatureModel("B2");
-        var request = new MapRequest { InputPath = input, OutputPrefix = dir.File("m"), Outputs = MapOutputs.Npy, TileSize = 32, CloudMaskPath = dir.File("exact.tif") };
+        var request = new MapRequest { InputPath = input, OutputPrefix = dir.File("m"), Formats = ["npy"], TileSize = 32, CloudMaskPath = dir.File("exact.tif") };
         var e = await Assert.ThrowsAsync<ArgumentException>(() => EmbeddingMapper.RunAsync(request, model));
         Assert.Contains(named, e.Message);
         Assert.Contains(input, e.Message);
@@ -233,7 +233,7 @@ ds = None
         PythonOracle.Run(EmbeddingMapperTests.MakeRaster, input, "200", "150");
         PythonOracle.Run(MakeMasks, dir.Path);
         var model = new FeatureModel("B2");
-        var request = new MapRequest { InputPath = input, OutputPrefix = dir.File("m"), Outputs = MapOutputs.Npy, TileSize = 32, CloudMaskPath = dir.File(mask + ".tif") };
+        var request = new MapRequest { InputPath = input, OutputPrefix = dir.File("m"), Formats = ["npy"], TileSize = 32, CloudMaskPath = dir.File(mask + ".tif") };
         var e = await Assert.ThrowsAsync<ArgumentException>(() => EmbeddingMapper.RunAsync(request, model));
         Assert.Contains(named, e.Message);
         Assert.Contains(dir.File(mask + ".tif"), e.Message);

@@ -17,7 +17,7 @@ public class MapSafetyTests
 {
     private static MapRequest Request(string input, string prefix) => new()
     {
-        InputPath = input, OutputPrefix = prefix, Outputs = MapOutputs.Npy, ReaderCount = 1, QueueCapacity = 3,
+        InputPath = input, OutputPrefix = prefix, Formats = ["npy"], ReaderCount = 1, QueueCapacity = 3,
     };
 
     /// <summary>Runs the map and cancels after <paramref name="calls"/> batches, leaving a resume state.</summary>
@@ -127,7 +127,7 @@ public class MapSafetyTests
         PythonOracle.Run(EmbeddingMapperTests.MakeRaster, input, "200", "130");
         var hash = SHA256.HashData(File.ReadAllBytes(input));
         var model = new FeatureModel("B2", "B3", "B4");
-        var e = await Assert.ThrowsAsync<ArgumentException>(() => EmbeddingMapper.RunAsync(Request(input, dir.File("in")) with { Outputs = MapOutputs.Cog }, model));
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => EmbeddingMapper.RunAsync(Request(input, dir.File("in")) with { Formats = ["cog"] }, model));
         Assert.Contains("is the input", e.Message);
         // The input inside the resume folder the run would create and delete.
         Directory.CreateDirectory(dir.File("x.ssl4eco-partial"));

@@ -12,7 +12,7 @@ public class MultiDateMapperTests
     {
         using var dir = new TempDir();
         var (d1, d2) = TwoDates(dir);
-        var req = new MapRequest { InputPath = "unused", OutputPrefix = dir.File("m"), Outputs = MapOutputs.Npy | MapOutputs.Cog };
+        var req = new MapRequest { InputPath = "unused", OutputPrefix = dir.File("m"), Formats = ["npy", "cog"] };
         DatedInput[] inputs = [new(new DateOnly(2021, 8, 1), d2), new(new DateOnly(2021, 5, 1), d1)];
         var mean = await MultiDateMapper.RunAsync(req, inputs, DateAggregation.Mean, new FeatureModel("B2", "B3", "B4"));
         Assert.Equal(2, mean.PerDate.Count);
@@ -42,7 +42,7 @@ public class MultiDateMapperTests
     {
         using var dir = new TempDir();
         var (d1, d2) = TwoDates(dir);
-        var req = new MapRequest { InputPath = "unused", OutputPrefix = dir.File("t"), Outputs = MapOutputs.GeoParquet };
+        var req = new MapRequest { InputPath = "unused", OutputPrefix = dir.File("t"), Formats = ["geoparquet"] };
         var result = await MultiDateMapper.RunAsync(req, [new(new DateOnly(2021, 8, 1), d2), new(new DateOnly(2021, 5, 1), d1)], DateAggregation.None,
             new FeatureModel("B2", "B3", "B4"));
         Assert.Equal([dir.File("t.parquet")], result.Aggregated.Select(o => Path.GetFullPath(o.Path)).ToArray());
@@ -89,7 +89,7 @@ s = osr.SpatialReference(); s.ImportFromEPSG(32633)
 d = gdal.Open(sys.argv[1], gdal.GA_Update); d.SetProjection(s.ExportToWkt()); d = None
 """, d2);
         var model = new FeatureModel("B2", "B3", "B4");
-        var req = new MapRequest { InputPath = "unused", OutputPrefix = dir.File("x"), Outputs = MapOutputs.Npy };
+        var req = new MapRequest { InputPath = "unused", OutputPrefix = dir.File("x"), Formats = ["npy"] };
         var e = await Assert.ThrowsAsync<ArgumentException>(() => MultiDateMapper.RunAsync(req,
             [new(new DateOnly(2021, 5, 1), d1), new(new DateOnly(2021, 8, 1), d2)], DateAggregation.Mean, model));
         Assert.Contains("another CRS", e.Message);

@@ -46,7 +46,7 @@ with zipfile.ZipFile(f'{d}/in.zip', 'w', zipfile.ZIP_DEFLATED) as z: z.write(f'{
 
     private static MapRequest Request(string input, string prefix) => new()
     {
-        InputPath = input, OutputPrefix = prefix, Outputs = MapOutputs.Npy | MapOutputs.Cog, ReaderCount = 2, QueueCapacity = 3,
+        InputPath = input, OutputPrefix = prefix, Formats = ["npy", "cog"], ReaderCount = 2, QueueCapacity = 3,
         MinValidFraction = 0.5,
     };
 

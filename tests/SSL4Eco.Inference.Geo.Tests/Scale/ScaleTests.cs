@@ -158,7 +158,7 @@ public class ScalePlanAndMergeTests
         PythonOracle.Run(EmbeddingMapperTests.MakeRaster, input, "500", "333");
         var single = await EmbeddingMapper.RunAsync(new MapRequest
         {
-            InputPath = input, OutputPrefix = dir.File("single"), Outputs = MapOutputs.Cog | MapOutputs.GeoParquet, TileSize = 64, Stride = 32,
+            InputPath = input, OutputPrefix = dir.File("single"), Formats = ["cog", "geoparquet"], TileSize = 64, Stride = 32,
         }, new FeatureModel("B2", "B3", "B4"));
         var manifest = Plan([input], dir.File("out"), 4);
         // Three shards at once, and shard 1 a second time at the same moment (same work folder: the unit locks serialise it).
