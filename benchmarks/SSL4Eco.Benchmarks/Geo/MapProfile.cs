@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using SSL4Eco.Inference.Embedding;
-using SSL4Eco.Inference.Geo.Gdal;
+using SSL4Eco.Gdal;
 using SSL4Eco.Inference.Geo.Pipeline;
 using SSL4Eco.Inference.Geo.Tiling;
 using SSL4Eco.Inference.Preprocessing;
@@ -54,7 +54,7 @@ internal static partial class MapProfile
         int count = args.Length > 3 ? int.Parse(args[3], Inv) : 48;
         int rounds = args.Length > 4 ? int.Parse(args[4], Inv) : 3;
         using var encoder = SeCoEcoEncoder.Open(model, new EncoderOptions { BatchSize = batch, Harmonize = HarmonizeMode.Off, IntraOpThreads = 1 });
-        var request = new MapRequest { InputPath = raster, OutputPrefix = Path.Combine(Path.GetTempPath(), "ssl4eco-map-profile"), BatchSize = batch, Harmonize = HarmonizeMode.Off };
+        var request = new MapRequest { InputPath = raster, OutputPrefix = Path.Combine(Path.GetTempPath(), "ssl4eco-map-profile") }; // batch size and harmonisation: the encoder's
         List<Tile> tiles;
         // Whole tile rows (at least the count asked for), so blocks straddling two tile rows are decoded once, as in a map run.
         using (var ds = GdalDataset.Open(raster))
@@ -75,7 +75,7 @@ internal static partial class MapProfile
             var patches = new List<Patch>(count);
             double gdal = 0, read = 0;
             using (var ds = GdalDataset.Open(raster))
-            using (var reader = new TileReader(request, encoder.Contract.Bands, pool))
+            using (var reader = new TileReader(request, encoder.Recipe, pool))
             {
                 var (_, bands) = SSL4Eco.Inference.Geo.Rasters.PatchReader.ResolveBands(ds, null, encoder.Contract.Bands);
                 var buffer = new float[bands.Length * tiles[0].Window.Width * tiles[0].Window.Height];
